@@ -1,0 +1,39 @@
+"""Keyword-spotting protocols shared by every KWS family (Warden 2018, Speech Commands v2)."""
+
+# The 35 words of Speech Commands v2, digits included.
+SPEECH_COMMANDS_WORDS = [
+    "backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward",
+    "four", "go", "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on", "one",
+    "right", "seven", "sheila", "six", "stop", "three", "tree", "two", "up", "visual", "wow",
+    "yes", "zero",
+]
+
+SILENCE = "silence"
+UNKNOWN = "unknown"
+
+# The 12-class protocol: 10 command words + silence + unknown (the other 25 words).
+KWS12_LABELS = [SILENCE, UNKNOWN, "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+
+# All 35 words plus silence (no unknown class: every word is a target).
+KWS35_LABELS = [SILENCE] + SPEECH_COMMANDS_WORDS
+
+SAMPLE_RATE = 16000
+CLIP_SAMPLES = 16000  # 1 s clips, as in Speech Commands
+
+# Frontend shared by the small KWS presets: 40 log-mel bins, 30 ms windows, 20 ms hop -> 49 frames.
+# The 20 ms hop is the streaming step of the frame-based spotters.
+KWS_LOGMEL = {
+    "class_name": "LogMelSpectrogram",
+    "config": {
+        "sample_rate": SAMPLE_RATE,
+        "frame_length": 480,
+        "frame_step": 320,
+        "fft_length": 512,
+        "num_mel_bins": 40,
+        "fmin": 20.0,
+        "fmax": 7600.0,
+        "log_offset": 1e-6,
+    },
+}
+KWS_NUM_FRAMES = 1 + (CLIP_SAMPLES - 480) // 320  # 49
+KWS_NUM_FEATURES = 40
