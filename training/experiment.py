@@ -1,0 +1,97 @@
+"""Typed experiment configuration (DESIGN.md 4.4): a dataclass, overridable with `--set key=value`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from zoo.errors import ConfigError
+
+
+@dataclass
+class Experiment:
+    preset: str
+    data_root: str = "data"  # corpora and caches are generated under it
+    output_dir: str = "runs"  # runs/<preset>/ holds checkpoints, curves, reports
+    seed: int = 0
+    epochs: int = 30
+    batch_size: int = 100
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.0
+    dropout: float = 0.1
+    unknown_ratio: float = 1.0  # the unknown class keeps at most this x the mean word-class count
+    patience: int = 8  # early stopping on validation accuracy
+    time_budget_min: float = 30.0  # stop (and keep the best checkpoint) after this much training
+    augment: bool = True
+    noise_prob: float = 0.8
+    reverb_prob: float = 0.3
+    spec_augment: bool = True
+    corpus_scale: str = "full"
+    max_train_clips: int = 0  # 0 = all; a smaller number for quick smoke runs
+    resume: bool = True
+
+    @classmethod
+    def from_preset(cls, preset, overrides: dict | None = None) -> "Experiment":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in preset.training.items() if k in known}
+        exp = cls(preset=preset.name, **values)
+        return exp.with_overrides(overrides or {})
+
+    def with_overrides(self, overrides: dict) -> "Experiment":
+        hints = typing.get_type_hints(type(self))
+        changes = {}
+        for key, raw in overrides.items():
+            if key not in hints or key == "preset":
+                raise ConfigError(
+                    f"unknown experiment setting {key!r}",
+                    received=key,
+                    expected=", ".join(sorted(k for k in hints if k != "preset")),
+                )
+            changes[key] = _coerce(key, raw, hints[key])
+        return dataclasses.replace(self, **changes)
+
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.preset
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+
+def _coerce(key, raw, typ):
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if typ is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if typ in (int, float, str):
+            return typ(raw)
+    except ValueError:
+        pass
+    else:
+        raise ConfigError(f"setting {key!r} has an unsupported type {typ}")
+    raise ConfigError(f"bad value for {key!r}", received=raw, expected=typ.__name__,
+                      fix=f"e.g. --set {key}=" + {bool: "true", int: "10", float: "0.5"}.get(typ, "text"))
+
+
+def parse_set_args(items) -> dict:
+    """["epochs=3", "learning_rate=1e-3"] -> {"epochs": "3", ...} (typed later by Experiment)."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError("--set needs key=value", received=item, expected="key=value, e.g. epochs=3")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,145 @@
+"""`zoo train PRESET`: recipe -> checkpoint, metrics, plots.
+
+Features are computed in tf.data (the preset's own frontend layer, so training and serving share
+numerics) and the backbone + head train on them; the Task with its frontend is what gets saved.
+Resumable (BackupAndRestore), early-stopped on validation accuracy, bounded by a time budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from zoo.presets import WEIGHTS_FILE, build_task, get_preset
+from training.experiment import Experiment
+
+
+def _callbacks(exp: Experiment, run_dir: Path, best_path: Path):
+    import keras
+
+    class TimeBudget(keras.callbacks.Callback):
+        """Stop at the end of the epoch that crosses the budget (the best checkpoint is kept)."""
+
+        def __init__(self, minutes):
+            super().__init__()
+            self.seconds = minutes * 60.0
+            self.start = None
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            elapsed = time.perf_counter() - self.start
+            per_epoch = elapsed / (epoch + 1 - self.params.get("initial_epoch", 0) or 1)
+            if elapsed + per_epoch > self.seconds:
+                print(f"time budget of {self.seconds / 60:.1f} min reached after epoch {epoch + 1}")
+                self.model.stop_training = True
+
+    return [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False)
+        if exp.resume else keras.callbacks.Callback(),
+        keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_accuracy", mode="max",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=exp.patience),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=exp.resume),
+        TimeBudget(exp.time_budget_min),
+    ]
+
+
+def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
+    from training.augment import AugmentConfig, Augmenter
+    from training.corpora.noise import fetch_noise_recordings, load_noise_bank
+    from training.corpora.rooms import make_rir_bank
+
+    cache = data_root / "cache"
+    fetch_noise_recordings(cache)
+    noises = load_noise_bank(cache, "train", sample_rate=sample_rate)
+    rirs = make_rir_bank(64, sample_rate=sample_rate, seed=exp.seed)
+    config = AugmentConfig(noise_prob=exp.noise_prob, reverb_prob=exp.reverb_prob)
+    return Augmenter(config, noises, rirs, sample_rate)
+
+
+def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from training.corpora.registry import make_corpus
+    from training.evaluate import evaluate_task
+    from training.pipeline import make_dataset
+    from training.reports import plot_learning_curves
+
+    preset = get_preset(preset_name)
+    exp = Experiment.from_preset(preset, overrides)
+    run_dir = exp.run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    exp.save(run_dir / "experiment.json")
+    keras.utils.set_random_seed(exp.seed)
+
+    data_root = Path(exp.data_root)
+    manifest = make_corpus(preset.data["corpus"], data_root, seed=0, scale=exp.corpus_scale)
+    task = build_task(preset, dropout=exp.dropout)
+    labels = task.labels
+    augmenter = build_augmenter(exp, task.sample_rate, data_root) if exp.augment else None
+    spec_augment = None
+    if exp.spec_augment and exp.augment:
+        from zoo.frontends import SpecAugment
+
+        spec_augment = SpecAugment(freq_mask_param=7, time_mask_param=10, num_freq_masks=2,
+                                   num_time_masks=2, seed=exp.seed)
+    common = dict(frontend=task.frontend, batch_size=exp.batch_size, clip_samples=task.clip_samples,
+                  sample_rate=task.sample_rate, unknown_ratio=exp.unknown_ratio, seed=exp.seed)
+    train_ds = make_dataset(manifest, "train", labels, augmenter=augmenter, spec_augment=spec_augment,
+                            shuffle=True, **common)
+    val_ds = make_dataset(manifest, "validation", labels, shuffle=False, **common)
+    steps_per_epoch = int(train_ds.cardinality())
+    if steps_per_epoch <= 0:
+        steps_per_epoch = sum(1 for _ in train_ds)
+
+    total = steps_per_epoch * exp.epochs
+    warmup = min(steps_per_epoch * exp.warmup_epochs, total // 2)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=exp.learning_rate * 0.1, decay_steps=max(total - warmup, 1),
+        warmup_target=exp.learning_rate, warmup_steps=warmup, alpha=0.01)
+    model = task.feature_classifier()
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=exp.weight_decay),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    best_path = run_dir / "best.weights.h5"
+    print(f"training {preset.name}: {task.backbone.count_params():,} backbone params, "
+          f"{steps_per_epoch} steps/epoch x {exp.epochs} epochs (budget {exp.time_budget_min} min)")
+    start = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=exp.epochs, verbose=verbose,
+              callbacks=_callbacks(exp, run_dir, best_path))
+    train_seconds = time.perf_counter() - start
+    if best_path.exists():
+        model.load_weights(str(best_path))
+    task.save_weights(str(run_dir / WEIGHTS_FILE))
+    plot_learning_curves(run_dir / "history.csv", run_dir / "learning_curve.png", f"{preset.name} training")
+
+    metrics = evaluate_task(task, manifest, "test", out_dir=run_dir, unknown_ratio=exp.unknown_ratio)
+    val_metrics = evaluate_task(task, manifest, "validation", out_dir=run_dir, unknown_ratio=exp.unknown_ratio)
+    from zoo.metrics.complexity import count_macs
+
+    summary = {
+        "preset": preset.name,
+        "test_accuracy": metrics["accuracy"],
+        "validation_accuracy": val_metrics["accuracy"],
+        "test_examples": metrics["num_examples"],
+        "train_minutes": round(train_seconds / 60.0, 2),
+        "epochs_run": len(open(run_dir / "history.csv").read().strip().splitlines()) - 1,
+        "params": int(task.count_params()),
+        "macs": int(count_macs(task.backbone)),
+        "machine": _machine(),
+        "tensorflow": tf.__version__,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.system()}"

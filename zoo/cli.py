@@ -1,0 +1,209 @@
+"""The `zoo` command. The CLI is the application layer: it composes zoo/ (the library) with
+training/ (and later export/, serving/), importing them lazily inside each command so that
+`zoo list` stays fast. Errors a user can fix print one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from zoo.errors import ZooError
+
+
+def _quiet_tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def cmd_list(args):
+    from zoo.presets import list_presets
+
+    presets = list_presets(task=args.task)
+    if args.json:
+        for p in presets:
+            print(json.dumps({"name": p.name, "task": p.task, "family": p.family, "sample_rate": p.sample_rate,
+                              "license": p.license, "metrics": p.metrics,
+                              "size": sum(f["size"] for f in p.files.values())}))
+        return 0
+    print(f"{'preset':28} {'task':12} {'family':10} {'rate':>6} {'size':>9} {'test acc':>9}  license")
+    for p in presets:
+        size = sum(f["size"] for f in p.files.values())
+        acc = p.metrics.get("test_accuracy")
+        print(f"{p.name:28} {p.task:12} {p.family:10} {p.sample_rate:>6} "
+              f"{(f'{size / 1024:.0f} KB' if size else '-'):>9} {(f'{acc:.2%}' if acc is not None else 'untrained'):>9}"
+              f"  {p.license}")
+    return 0
+
+
+def cmd_info(args):
+    from zoo.presets import get_preset
+
+    p = get_preset(args.preset)
+    card = p.to_json()
+    if args.json:
+        print(json.dumps(card, indent=2))
+        return 0
+    print(f"{p.name}: {p.description}")
+    print(f"  task {p.task} ({p.task_class}), family {p.family}, {p.sample_rate} Hz, license {p.license}")
+    if p.paper:
+        print(f"  paper: {p.paper}")
+    print(f"  labels: {', '.join(p.labels or [])}")
+    print(f"  data: {p.data}")
+    print(f"  training recipe: zoo train {p.name}   ({p.training})")
+    for key, value in p.metrics.items():
+        print(f"  metric {key}: {value}")
+    for name, f in p.files.items():
+        print(f"  file {name}: {f['size']} bytes, sha256 {f['sha256']}")
+    if not p.files:
+        print("  no pretrained files yet: run `zoo train` to make them")
+    return 0
+
+
+def cmd_data_list(args):
+    from training.corpora.registry import CORPORA
+
+    for name, (_, description) in sorted(CORPORA.items()):
+        print(f"{name:24} {description}")
+    return 0
+
+
+def cmd_data_make(args):
+    from training.corpora.registry import make_corpus
+
+    path = make_corpus(args.name, args.root, seed=args.seed, scale=args.scale, progress=not args.quiet)
+    print(path)
+    return 0
+
+
+def cmd_train(args):
+    _quiet_tf()
+    from training.experiment import parse_set_args
+    from training.train import train
+
+    overrides = parse_set_args(args.set)
+    overrides.setdefault("data_root", args.data_root)
+    overrides.setdefault("output_dir", args.output_dir)
+    summary = train(args.preset, overrides, verbose=2 if args.verbose else 1)
+    if args.publish:
+        from pathlib import Path
+
+        from training.publish import publish_run
+
+        publish_run(args.preset, Path(args.output_dir) / args.preset)
+        print(f"published {args.preset} to the hub")
+    return 0 if summary else 1
+
+
+def cmd_eval(args):
+    _quiet_tf()
+    from pathlib import Path
+
+    import zoo
+    from training.corpora.registry import make_corpus
+    from training.evaluate import evaluate_task
+
+    task = zoo.load(args.preset, weights_path=args.weights)
+    manifest = make_corpus(task.preset.data["corpus"], args.data_root, scale=args.scale)
+    out_dir = Path(args.output_dir) / args.preset
+    metrics = evaluate_task(task, manifest, args.split, out_dir=out_dir)
+    print(f"{args.preset} on {args.split}: accuracy {metrics['accuracy']:.2%} over {metrics['num_examples']} clips")
+    print(f"report: {out_dir / f'report_{args.split}.md'}")
+    return 0
+
+
+def cmd_predict(args):
+    _quiet_tf()
+    import zoo
+    from zoo.audio import read_audio
+
+    task = zoo.load(args.preset, weights_path=args.weights)
+    failures = 0
+    for path in args.files:
+        try:
+            waveform, _ = read_audio(path, sample_rate=task.sample_rate, mono=True, max_seconds=args.max_seconds)
+            result = task.predict_waveform(waveform)
+        except ZooError as exc:
+            failures += 1
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": path, "error": str(exc)}))
+            continue
+        if args.json:
+            print(json.dumps({"file": path, "label": result["label"], "score": round(result["score"], 6)}))
+        else:
+            print(f"{path}: {result['label']} ({result['score']:.1%})")
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from zoo import __version__
+
+    parser = argparse.ArgumentParser(prog="zoo", description="Audio model zoo: list, train, evaluate, predict.")
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="presets with size, metric, sample rate, license")
+    p.add_argument("--task", choices=["recognition", "separation", "synthesis"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="model card of a preset")
+    p.add_argument("preset")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    data = sub.add_parser("data", help="generate corpora").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("list", help="corpora that can be generated")
+    p.set_defaults(func=cmd_data_list)
+    p = data.add_parser("make", help="generate a corpus (deterministic, cached)")
+    p.add_argument("name")
+    p.add_argument("--root", default=os.environ.get("ZOO_DATA", "data"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_data_make)
+
+    p = sub.add_parser("train", help="train a preset from its recipe")
+    p.add_argument("preset")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override an experiment setting")
+    p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
+    p.add_argument("--output-dir", default="runs")
+    p.add_argument("--publish", action="store_true", help="copy the result into hub/ (index.json, sha256)")
+    p.add_argument("--verbose", action="store_true", help="one line per epoch instead of progress bars")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a preset: accuracy, per-class P/R, confusion matrix, report")
+    p.add_argument("preset")
+    p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    p.add_argument("--weights", help="weights file instead of the hub's (e.g. runs/PRESET/model.weights.h5)")
+    p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
+    p.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
+    p.add_argument("--output-dir", default="runs")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("predict", help="classify audio files")
+    p.add_argument("preset")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true", help="one JSON object per file: file, label, score")
+    p.add_argument("--weights", help="weights file instead of the hub's")
+    p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer files")
+    p.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ZooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
