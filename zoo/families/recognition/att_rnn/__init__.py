@@ -1,0 +1,1 @@
+"""Attention RNN keyword spotters (de Andrade et al. 2018)."""

@@ -1,0 +1,1 @@
+"""Convolutional keyword spotters (Sainath & Parada 2015)."""

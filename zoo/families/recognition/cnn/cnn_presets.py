@@ -1,0 +1,57 @@
+"""CNN presets (Sainath & Parada 2015). Presets are data (DESIGN.md 4.5)."""
+
+from zoo.families.recognition.kws_protocol import (
+    CLIP_SAMPLES,
+    KWS12_LABELS,
+    KWS_LOGMEL,
+    KWS_NUM_FEATURES,
+    KWS_NUM_FRAMES,
+    SAMPLE_RATE,
+)
+
+# The paper's two topologies as CNNBackbone arguments (time x frequency). cnn-trad-fpool3 is the
+# CNNBackbone default (~9 M MACs at 49x40 and a 160k-weight bottleneck): too big for "small".
+TRAD_FPOOL3 = {
+    "conv_filters": [64, 64],
+    "conv_kernel_sizes": [[20, 8], [10, 4]],
+    "conv_strides": [[1, 1], [1, 1]],
+    "pool_sizes": [[1, 3], [1, 1]],
+    "linear_units": 32,
+    "dense_units": [128],
+}
+
+# one-fstride4: one conv spanning every frame, frequency stride 4, then linear + 2 DNN layers. The
+# paper has 186 filters and a 128-unit linear layer; 64 and 32 keep the small preset at ~64k params.
+ONE_FSTRIDE4 = {
+    "conv_filters": [186],
+    "conv_kernel_sizes": [[KWS_NUM_FRAMES, 8]],
+    "conv_strides": [[1, 4]],
+    "pool_sizes": [[1, 1]],
+    "linear_units": 128,
+    "dense_units": [128, 128],
+}
+
+_PAPER = "Sainath & Parada 2015, Convolutional Neural Networks for Small-footprint Keyword Spotting, Interspeech 2015"
+_BACKBONE = dict(ONE_FSTRIDE4, num_frames=KWS_NUM_FRAMES, num_features=KWS_NUM_FEATURES,
+    conv_filters=[64], linear_units=32, dropout=0.2)
+_TRAINING = {"epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
+    "time_budget_min": 10}
+
+PRESETS = [
+    dict(
+        name="kws_cnn_small_synth",
+        family="cnn",
+        task="recognition",
+        task_class="AudioClassifier",
+        description="CNN one-fstride4 (Sainath & Parada 2015) keyword spotter, 12-class protocol,"
+        " trained on speech-commands-synth",
+        sample_rate=SAMPLE_RATE,
+        frontend=KWS_LOGMEL,
+        backbone={"class_name": "CNNBackbone", "config": dict(_BACKBONE)},
+        task_config={"labels": KWS12_LABELS, "clip_samples": CLIP_SAMPLES},
+        data={"corpus": "speech-commands-synth", "protocol": "kws12"},
+        training=dict(_TRAINING),
+        paper=_PAPER,
+        license="Apache-2.0",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Fully connected keyword spotters (Chen et al. 2014)."""

@@ -1,0 +1,1 @@
+"""DS-CNN keyword spotters (Zhang et al. 2017)."""

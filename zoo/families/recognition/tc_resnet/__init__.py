@@ -1,0 +1,1 @@
+"""Temporal-convolution ResNets for keyword spotting (Choi et al. 2019)."""
