@@ -1,0 +1,171 @@
+"""Private signal helpers shared by the frontends: validation, windows, framing, overlap-add.
+
+Everything here lowers to TFLite builtins (STRIDED_SLICE, RESHAPE, CONCATENATION, PAD, ADD,
+FULLY_CONNECTED): no tf.signal.frame gather tables, no complex tensors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import AudioError, ConfigError
+
+TINY = float(np.finfo(np.float32).tiny)
+
+
+# ----------------------------------------------------------------------------- validation
+def positive_int(owner: str, name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(
+            f"{owner}: {name} must be an integer >= {minimum}",
+            received=repr(value),
+            expected=f"int >= {minimum}",
+            fix=f"pass {name}=<int >= {minimum}>",
+        )
+    return int(value)
+
+
+def positive_float(owner: str, name: str, value, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(
+            f"{owner}: {name} must be a finite number {bound}",
+            received=repr(value),
+            expected=f"float {bound}",
+            fix=f"pass {name}=<float {bound}>",
+        )
+    return float(value)
+
+
+def one_of(owner: str, name: str, value, choices) -> str:
+    if value not in choices:
+        raise ConfigError(
+            f"{owner}: unknown {name}",
+            received=repr(value),
+            expected=" | ".join(repr(c) for c in choices),
+            fix=f"pass one of {list(choices)}",
+        )
+    return value
+
+
+def check_rank(owner: str, shape, rank: int, layout: str) -> None:
+    """Static rank check on user input (raised while building the model, never an assert)."""
+    if shape is not None and len(shape) != rank:
+        raise AudioError(
+            f"{owner} got an input of the wrong rank",
+            received=f"shape {tuple(shape)}",
+            expected=f"rank {rank}: {layout}",
+            fix="reshape the input to the canonical layout (DESIGN.md 4.9); mono waveforms are [batch, time]",
+        )
+
+
+def get_window(owner: str, window, length: int) -> np.ndarray:
+    """Periodic (DFT-even) window, as librosa.filters.get_window and tf.signal.hann_window(periodic=True)."""
+    from scipy.signal import get_window as scipy_window
+
+    if window is None:
+        return np.ones(length)
+    try:
+        if not isinstance(window, str):
+            raise ValueError("window must be a string name")
+        return np.asarray(scipy_window(window, length, fftbins=True), dtype=np.float64)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(
+            f"{owner}: unknown window",
+            received=repr(window),
+            expected="a scipy.signal.get_window name such as 'hann', 'hamming', 'blackman', or None (rectangular)",
+            fix="pass window='hann'",
+        ) from err
+
+
+# ----------------------------------------------------------------------------- shapes
+def num_frames(num_samples, frame_length: int, frame_step: int):
+    """1 + (T - L) // step, floored at 0; None when T is unknown."""
+    if num_samples is None:
+        return None
+    return max(0, 1 + (int(num_samples) - frame_length) // frame_step)
+
+
+def _dyn_num_frames(x, frame_length: int, frame_step: int):
+    static_t = x.shape[1]
+    if static_t is not None:
+        return num_frames(static_t, frame_length, frame_step)
+    t = tf.shape(x)[1]
+    return tf.maximum(0, 1 + (t - frame_length) // frame_step)
+
+
+def frame(x, frame_length: int, frame_step: int):
+    """[B, T] -> [B, F, frame_length] with F = 1 + (T - L) // step (no padding, no centering).
+
+    Cuts the signal into hop-sized chunks and concatenates ceil(L / step) shifted views, so the
+    converted graph needs only slices, reshapes and one concatenation (no GATHER index tables).
+    """
+    reps = -(-frame_length // frame_step)
+    n_frames = _dyn_num_frames(x, frame_length, frame_step)
+    n_chunks = n_frames + reps - 1
+    needed = n_chunks * frame_step
+    if isinstance(needed, int) and x.shape[1] is not None:
+        extra = needed - x.shape[1]
+        x = x[:, :needed] if extra <= 0 else tf.pad(x, [[0, 0], [0, extra]])
+    else:
+        extra = tf.maximum(needed - tf.shape(x)[1], 0)
+        x = tf.pad(x, [[0, 0], [0, extra]])[:, :needed]
+    chunks = tf.reshape(x, tf.stack([-1, n_chunks, frame_step]) if not isinstance(n_chunks, int)
+                        else [-1, n_chunks, frame_step])
+    if reps == 1:
+        views = chunks
+    else:
+        views = tf.concat([chunks[:, r:r + n_frames, :] for r in range(reps)], axis=2)
+    return views[:, :, :frame_length]
+
+
+def overlap_add(frames, frame_step: int):
+    """[B, F, L] -> [B, (F - 1) * step + L]: sum of frames placed every `frame_step` samples."""
+    frame_length = frames.shape[-1]
+    reps = -(-frame_length // frame_step)
+    padded = tf.pad(frames, [[0, 0], [0, 0], [0, reps * frame_step - frame_length]])
+    static_f = frames.shape[1]
+    n_frames = static_f if static_f is not None else tf.shape(frames)[1]
+    if isinstance(n_frames, int):
+        pieces = tf.reshape(padded, [-1, n_frames, reps, frame_step])
+    else:
+        pieces = tf.reshape(padded, tf.stack([-1, n_frames, reps, frame_step]))
+    total = None
+    for r in range(reps):
+        # piece r of frame f lands on output chunk f + r
+        part = tf.pad(pieces[:, :, r, :], [[0, 0], [r, reps - 1 - r], [0, 0]])
+        total = part if total is None else total + part
+    length = (n_frames - 1) * frame_step + frame_length
+    if isinstance(n_frames, int):
+        flat = tf.reshape(total, [-1, (n_frames + reps - 1) * frame_step])
+        return flat[:, :max(length, 0)]
+    flat = tf.reshape(total, tf.stack([-1, (n_frames + reps - 1) * frame_step]))
+    return flat[:, :tf.maximum(length, 0)]
+
+
+def matmul_last(x, matrix: np.ndarray):
+    """x[..., K] @ matrix[K, M] as one FULLY_CONNECTED/BATCH_MATMUL with a float32 constant."""
+    return tf.tensordot(x, tf.constant(matrix, dtype=tf.float32), axes=[[x.shape.rank - 1], [0]])
+
+
+def safe_sqrt(power):
+    """sqrt with a zero (not NaN) gradient at 0."""
+    return tf.sqrt(tf.maximum(power, TINY))
+
+
+def array_initializer(values: np.ndarray):
+    """Initializer returning fixed values (weights are saved, so it never needs serializing)."""
+    values = np.asarray(values, dtype=np.float32)
+
+    def init(shape, dtype=None):
+        if tuple(shape) != values.shape:
+            raise ConfigError("initial values do not fit the weight", received=tuple(shape),
+                              expected=values.shape)
+        return tf.constant(values, dtype=dtype or tf.float32)
+
+    return init
