@@ -324,3 +324,12 @@ def test_no_warning_for_clean_reads(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_audio(path)
+
+
+def test_clip_false_keeps_overshoot_for_rescaling(tmp_path):
+    path = tmp_path / "hot.wav"
+    sf.write(str(path), np.array([0.0, 1.5, -3.0, 0.25], dtype=np.float32), 16000, subtype="FLOAT")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, _ = read_audio(path, clip=False)
+    np.testing.assert_array_equal(y, [0.0, 1.5, -3.0, 0.25])

@@ -156,7 +156,7 @@ def _open_info(path, max_seconds):
     return path, info
 
 
-def _decode(path: Path, info, mono: bool, sample_rate, name: str):
+def _decode(path: Path, info, mono: bool, sample_rate, name: str, clip: bool = True):
     sf = _sf()
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
@@ -184,7 +184,7 @@ def _decode(path: Path, info, mono: bool, sample_rate, name: str):
             expected="finite float samples",
             fix="regenerate the file; the program that wrote it produced NaN or Inf",
         )
-    over = int(np.count_nonzero(np.abs(waveform) > 1.0))
+    over = int(np.count_nonzero(np.abs(waveform) > 1.0)) if clip else 0
     if over:
         warnings.warn(f"{name}: clipped {over} samples of {path} that exceeded [-1, 1]", stacklevel=3)
         np.clip(waveform, -1.0, 1.0, out=waveform)
@@ -196,16 +196,18 @@ def _decode(path: Path, info, mono: bool, sample_rate, name: str):
     return waveform.astype(np.float32, copy=False), int(sr)
 
 
-def read_audio(path, *, sample_rate=None, mono=True, max_seconds=600.0) -> tuple[np.ndarray, int]:
+def read_audio(path, *, sample_rate=None, mono=True, max_seconds=600.0, clip=True) -> tuple[np.ndarray, int]:
     """Read an audio file as float32 in [-1, 1]: shape [T] if `mono` else [channels, T].
 
     The duration is checked from the header before decoding, so overlong files are refused
-    without being read. `sample_rate` resamples (soxr); None keeps the file's rate.
+    without being read. `sample_rate` resamples (soxr); None keeps the file's rate. Float
+    files and lossy decoders can exceed full scale: those samples are clipped with a warning,
+    or with `clip=False` kept for a caller that rescales (e.g. peak-normalises) the clip.
     """
     if sample_rate is not None:
         sample_rate = _check_sample_rate(sample_rate, "target sample_rate", ConfigError)
     path, info = _open_info(path, max_seconds)
-    return _decode(path, info, mono, sample_rate, "read_audio")
+    return _decode(path, info, mono, sample_rate, "read_audio", clip)
 
 
 def read_wav_pcm16(path, *, mono=True, max_seconds=600.0) -> tuple[np.ndarray, int]:
