@@ -128,10 +128,23 @@ def load_weights_verified(task, weights_path: Path, expected_sha256: str | None)
                 received=actual, expected=expected_sha256,
                 fix="the file is corrupt or was changed: delete it and pull or retrain the preset",
             )
-    try:
-        task.load_weights(str(weights_path))
-    except ValueError as exc:
-        raise CheckpointError(f"weights in {weights_path.name} do not fit the model: {exc}") from exc
+    import warnings
+
+    # Keras only warns about variables it skipped; a strict load treats any such warning as a mismatch.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            task.load_weights(str(weights_path))
+        except ValueError as exc:
+            raise CheckpointError(f"weights in {weights_path.name} do not fit the model: {exc}") from exc
+    mismatches = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    if mismatches:
+        raise CheckpointError(
+            f"weights in {weights_path.name} do not match the model ({len(mismatches)} mismatches)",
+            received="; ".join(m[:160] for m in mismatches[:5]),
+            expected=f"the variables of {task.name}",
+            fix="load the weights into the preset they were trained for",
+        )
 
 
 def load_preset(name: str, *, weights: bool = True, weights_path: str | None = None):

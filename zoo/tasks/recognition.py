@@ -14,6 +14,10 @@ def _as_layer(spec_or_layer, what: str):
     if isinstance(spec_or_layer, keras.layers.Layer):
         return spec_or_layer
     if isinstance(spec_or_layer, dict):
+        # Presets name zoo classes by their plain class name; full Keras configs carry "module".
+        registered = keras.saving.get_registered_object(f"zoo>{spec_or_layer.get('class_name')}")
+        if registered is not None and "module" not in spec_or_layer:
+            return registered.from_config(spec_or_layer.get("config", {}))
         return keras.saving.deserialize_keras_object(spec_or_layer)
     raise ConfigError(
         f"AudioClassifier {what} must be a Keras layer or its serialized config",
@@ -75,8 +79,8 @@ class AudioClassifier(Task):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        config["frontend"] = keras.saving.deserialize_keras_object(config["frontend"])
+        config["backbone"] = _as_layer(config["backbone"], "backbone")
+        config["frontend"] = _as_layer(config["frontend"], "frontend")
         return cls(**config)
 
     def signature(self):
