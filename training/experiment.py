@@ -32,7 +32,6 @@ class Experiment:
     reverb_prob: float = 0.3
     spec_augment: bool = True
     corpus_scale: str = "full"
-    max_train_clips: int = 0  # 0 = all; a smaller number for quick smoke runs
     resume: bool = True
 
     @classmethod

@@ -67,7 +67,7 @@ def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) 
 
     from training.corpora.registry import make_corpus
     from training.evaluate import evaluate_task
-    from training.pipeline import make_dataset
+    from training.pipeline import dataset_size, make_dataset
     from training.reports import plot_learning_curves
 
     preset = get_preset(preset_name)
@@ -82,21 +82,15 @@ def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) 
     task = build_task(preset, dropout=exp.dropout)
     labels = task.labels
     augmenter = build_augmenter(exp, task.sample_rate, data_root) if exp.augment else None
-    spec_augment = None
-    if exp.spec_augment and exp.augment:
-        from zoo.frontends import SpecAugment
-
-        spec_augment = SpecAugment(freq_mask_param=7, time_mask_param=10, num_freq_masks=2,
-                                   num_time_masks=2, seed=exp.seed)
+    # The Augmenter carries its own stateless SpecAugment, so the whole pipeline is deterministic.
+    spec_augment = augmenter if (augmenter is not None and exp.spec_augment) else None
     common = dict(frontend=task.frontend, batch_size=exp.batch_size, clip_samples=task.clip_samples,
-                  sample_rate=task.sample_rate, unknown_ratio=exp.unknown_ratio, seed=exp.seed)
+                  sample_rate=task.sample_rate, unknown_ratio=exp.unknown_ratio)
+    num_train = dataset_size(manifest, "train", labels, unknown_ratio=exp.unknown_ratio)
+    steps_per_epoch = math.ceil(num_train / exp.batch_size)
     train_ds = make_dataset(manifest, "train", labels, augmenter=augmenter, spec_augment=spec_augment,
-                            shuffle=True, **common)
+                            shuffle=True, seed=exp.seed, num_epochs=None, **common)
     val_ds = make_dataset(manifest, "validation", labels, shuffle=False, **common)
-    steps_per_epoch = int(train_ds.cardinality())
-    if steps_per_epoch <= 0:
-        steps_per_epoch = sum(1 for _ in train_ds)
-
     total = steps_per_epoch * exp.epochs
     warmup = min(steps_per_epoch * exp.warmup_epochs, total // 2)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -107,9 +101,9 @@ def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) 
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     best_path = run_dir / "best.weights.h5"
     print(f"training {preset.name}: {task.backbone.count_params():,} backbone params, "
-          f"{steps_per_epoch} steps/epoch x {exp.epochs} epochs (budget {exp.time_budget_min} min)")
+          f"{num_train} clips, {steps_per_epoch} steps/epoch x {exp.epochs} epochs (budget {exp.time_budget_min} min)")
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=exp.epochs, verbose=verbose,
+    model.fit(train_ds, validation_data=val_ds, epochs=exp.epochs, steps_per_epoch=steps_per_epoch, verbose=verbose,
               callbacks=_callbacks(exp, run_dir, best_path))
     train_seconds = time.perf_counter() - start
     if best_path.exists():
