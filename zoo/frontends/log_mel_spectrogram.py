@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -25,8 +27,10 @@ def mel_filterbank(owner, sample_rate, fft_length, num_mel_bins, fmin, fmax) -> 
             expected=f"0 <= fmin < fmax <= sample_rate / 2 = {sample_rate / 2.0}",
             fix="lower fmax to at most the Nyquist frequency, or raise fmax above fmin",
         )
-    mel = librosa.filters.mel(sr=sample_rate, n_fft=fft_length, n_mels=num_mel_bins, fmin=fmin,
-                              fmax=fmax, htk=False, norm="slaney", dtype=np.float64)
+    with warnings.catch_warnings():  # librosa warns on empty filters; we raise below instead
+        warnings.simplefilter("ignore", UserWarning)
+        mel = librosa.filters.mel(sr=sample_rate, n_fft=fft_length, n_mels=num_mel_bins, fmin=fmin,
+                                  fmax=fmax, htk=False, norm="slaney", dtype=np.float32)
     empty = np.flatnonzero(mel.max(axis=1) <= 0)
     if empty.size:
         raise ConfigError(

@@ -100,6 +100,8 @@ class PCEN(keras.layers.Layer):
 
     def smooth(self, energies):
         """The IIR smoother M (same shape as energies)."""
+        if not self.built:
+            self.build(energies.shape)
         s = tf.clip_by_value(tf.convert_to_tensor(self.smoothing_w), self.min_smoothing, 1.0)
         a = 1.0 - s
         # Fold the initial state into the first input: M[0] = s E[0] + (1 - s) M[-1].
