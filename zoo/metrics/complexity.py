@@ -120,11 +120,11 @@ def _op_macs(op, ins, outs, node=None) -> int:
     if isinstance(op, (L.Conv1DTranspose, L.Conv2DTranspose, L.Conv3DTranspose)):
         x = _known(ins[0], op)
         cin = x[_channel_axis(op)]
-        return _positions(op, x) * cin * math.prod(op.kernel_size) * op.filters // op.groups
+        return _positions(op, x) * cin * math.prod(op.kernel_size) * op.filters // getattr(op, "groups", 1)
     if isinstance(op, (L.Conv1D, L.Conv2D, L.Conv3D)):
         cin = _known(ins[0], op)[_channel_axis(op)]
         positions = _positions(op, _known(outs[0], op, "output"))
-        return positions * math.prod(op.kernel_size) * cin * op.filters // op.groups
+        return positions * math.prod(op.kernel_size) * cin * op.filters // getattr(op, "groups", 1)
     if isinstance(op, L.BatchNormalization):
         return 0  # folds into the previous layer's weights
     if isinstance(op, (L.LayerNormalization, L.GroupNormalization)):

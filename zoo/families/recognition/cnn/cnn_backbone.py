@@ -76,7 +76,7 @@ class CNNBackbone(keras.Model):
                                     activation="relu", name=f"conv{i + 1}")(x)
             if pool_sizes[i] != [1, 1]:
                 x = keras.layers.MaxPooling2D(pool_sizes[i], name=f"pool{i + 1}")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Flatten(name="conv_flat")(x)
         x = keras.layers.Dense(linear_units, name="linear")(x)  # low-rank bottleneck, no activation
         for i, units in enumerate(dense_units, start=1):
             x = keras.layers.Dropout(float(dropout), name=f"dropout{i}")(x)

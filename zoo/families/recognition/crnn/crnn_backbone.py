@@ -72,7 +72,7 @@ class CRNNBackbone(keras.Model):
             x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
         if dense_units:
             x = keras.layers.Dropout(float(dropout), name="dense_dropout")(x)
-            x = keras.layers.Dense(dense_units, name="dense")(x)
+            x = keras.layers.Dense(dense_units, name="embedding_dense")(x)
             x = keras.layers.ReLU(name="embedding")(x)
         super().__init__(inputs=features, outputs=x, **kwargs)
 
