@@ -53,9 +53,15 @@ def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
     from training.corpora.noise import fetch_noise_recordings, load_noise_bank
     from training.corpora.rooms import make_rir_bank
 
+    from zoo.errors import DataError
+
     cache = data_root / "cache"
-    fetch_noise_recordings(cache)
-    noises = load_noise_bank(cache, "train", sample_rate=sample_rate)
+    try:
+        fetch_noise_recordings(cache)
+        noises = load_noise_bank(cache, "train", sample_rate=sample_rate)
+    except DataError as exc:  # offline machine: colored noise still augments
+        print(f"warning: recorded noise unavailable, using colored noise only ({exc})")
+        noises = []
     rirs = make_rir_bank(64, sample_rate=sample_rate, seed=exp.seed)
     config = AugmentConfig(noise_prob=exp.noise_prob, reverb_prob=exp.reverb_prob)
     return Augmenter(config, noises, rirs, sample_rate)

@@ -115,13 +115,19 @@ def cmd_eval(args):
 def cmd_predict(args):
     _quiet_tf()
     import zoo
-    from zoo.audio import read_audio
+    from zoo.audio import read_audio, read_wav_pcm16, resample
 
     task = zoo.load(args.preset, weights_path=args.weights)
     failures = 0
     for path in args.files:
         try:
-            waveform, _ = read_audio(path, sample_rate=task.sample_rate, mono=True, max_seconds=args.max_seconds)
+            if str(path).lower().endswith(".wav"):
+                # Same contract as the serving *_wav endpoint (tf.audio.decode_wav): 16-bit PCM only.
+                waveform, rate = read_wav_pcm16(path, mono=True, max_seconds=args.max_seconds)
+                waveform = resample(waveform, rate, task.sample_rate)
+            else:
+                waveform, _ = read_audio(path, sample_rate=task.sample_rate, mono=True,
+                                         max_seconds=args.max_seconds)
             result = task.predict_waveform(waveform)
         except ZooError as exc:
             failures += 1
