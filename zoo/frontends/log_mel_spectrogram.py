@@ -82,6 +82,9 @@ class LogMelSpectrogram(keras.layers.Layer):
         """The constant filterbank, [fft_length // 2 + 1, num_mel_bins]."""
         return self._mel
 
+    def build(self, input_shape):
+        self.stft.build(input_shape)
+
     def mel_energies(self, inputs):
         spec = self.stft(inputs)
         if self.power not in (1.0, 2.0):

@@ -64,6 +64,9 @@ class MFCC(keras.layers.Layer):
         if db_scale:
             self._dct = (self._dct * DB_PER_NEPER).astype(np.float32)
 
+    def build(self, input_shape):
+        self.log_mel.build(input_shape)
+
     def call(self, inputs):
         return _dsp.matmul_last(self.log_mel(inputs), self._dct)
 
