@@ -2,8 +2,8 @@
 
 select rows -> (path, class_id, index) -> decode (tf.audio.decode_wav for 16-bit PCM WAV at the
 target rate; soundfile + soxr resampling in a py_function for anything else) -> mono ->
-crop/pad -> cache -> per epoch: shuffle -> augment -> batch -> frontend per batch -> SpecAugment
--> prefetch.
+crop/pad -> cache -> per epoch: shuffle -> per-example augmentation draws -> batch ->
+augmentation, frontend and SpecAugment per batch (batched work is ~10x faster on CPU) -> prefetch.
 
 Determinism: the epoch order comes from a seed derived from (seed, epoch) and every example is
 augmented with stateless ops keyed by (seed, epoch, manifest index), so batches are identical
@@ -86,14 +86,11 @@ def _fit_length(wave, clip_samples: int):
 
 
 def _read_foreign(path, sample_rate: int) -> np.ndarray:
-    import librosa
-    import soundfile as sf
+    from zoo.audio import read_audio
 
-    audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    wave = audio.mean(axis=1)
-    if rate != sample_rate:
-        wave = librosa.resample(wave, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq")
-    return wave.astype(np.float32)
+    # zoo.audio resamples with soxr and mixes down to mono.
+    wave, _ = read_audio(path, sample_rate=sample_rate, mono=True)
+    return np.asarray(wave, np.float32)
 
 
 def _decoder(sample_rate: int, clip_samples: int):
@@ -204,15 +201,14 @@ def make_dataset(
         decoded = decoded.cache("" if cache_decoded is True else os.fspath(cache_decoded))
 
     use_spec = isinstance(spec_augment, Augmenter)
-    num_draws = spec_augment.num_spec_draws if use_spec else 0
 
     def per_example(base_seed):
+        # Only the per-example uniforms are drawn here; the augmentation itself runs per batch.
         def fn(wave, class_id, index):
             example_seed = tf.random.experimental.stateless_fold_in(base_seed, index)
-            if augmenter is not None:
-                wave = tf.ensure_shape(augmenter(wave, example_seed), [clip_samples])
-            draws = spec_augment.spec_augment_draws(example_seed) if use_spec else tf.zeros([0])
-            return wave, class_id, draws
+            draws = augmenter.draw(example_seed) if augmenter is not None else tf.zeros([0])
+            spec_draws = spec_augment.spec_augment_draws(example_seed) if use_spec else tf.zeros([0])
+            return wave, class_id, draws, spec_draws
         return fn
 
     def one_epoch(e):
@@ -229,12 +225,14 @@ def make_dataset(
     epochs = tf.data.Dataset.range(epoch, 2**62 if end is None else end)
     ds = epochs.flat_map(one_epoch)
 
-    def features(waves, class_ids, draws):
+    def features(waves, class_ids, draws, spec_draws):
+        if augmenter is not None:
+            waves = augmenter.apply(waves, draws)
         out = waves
         if frontend is not None:
             out = tf.cast(frontend(waves), tf.float32)
             if use_spec:
-                out = spec_augment.apply_spec_augment(out, tf.reshape(draws, [-1, num_draws]))
+                out = spec_augment.apply_spec_augment(out, spec_draws)
             elif spec_augment is not None:
                 out = tf.cast(spec_augment(out, training=True), tf.float32)
         return out, tf.cast(class_ids, tf.int32)
