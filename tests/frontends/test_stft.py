@@ -56,8 +56,19 @@ def test_dynamic_length_and_batch(signal):
     dyn = fn(batch).numpy()
     assert dyn.shape == (2, 1 + (5000 - 400) // 160, 257)
     np.testing.assert_allclose(dyn, layer(batch).numpy(), atol=1e-6)
-    # Shorter than one frame: zero frames, not an error.
+    # Shorter than one frame: zero frames, not an error (also when the hop exceeds the frame).
     assert fn(np.zeros((1, 300), np.float32)).shape == (1, 0, 257)
+    wide = tf.function(STFT(256, 300, 256), input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    assert wide(np.zeros((2, 200), np.float32)).shape == (2, 0, 129)
+    assert wide(np.zeros((2, 900), np.float32)).shape == (2, 3, 129)
+
+
+def test_gradient_is_finite_on_silence():
+    x = tf.zeros((1, 2000))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(STFT(400, 160, 512)(x))
+    assert np.all(np.isfinite(tape.gradient(total, x).numpy()))
 
 
 def test_bad_arguments_raise_config_errors():

@@ -99,11 +99,23 @@ def _dyn_num_frames(x, frame_length: int, frame_step: int):
     return tf.maximum(0, 1 + (t - frame_length) // frame_step)
 
 
+def dim(x, axis: int):
+    """Static size of an axis when known (keeps converted graphs free of SHAPE ops), else a tensor."""
+    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
+
+
+def reshape_to(x, dims):
+    """Reshape to explicit sizes (no -1: it cannot be inferred for empty tensors)."""
+    if all(isinstance(d, int) for d in dims):
+        return tf.reshape(x, dims)
+    return tf.reshape(x, tf.stack([tf.cast(d, tf.int32) for d in dims]))
+
+
 def frame(x, frame_length: int, frame_step: int):
     """[B, T] -> [B, F, frame_length] with F = 1 + (T - L) // step (no padding, no centering).
 
     Cuts the signal into hop-sized chunks and concatenates ceil(L / step) shifted views, so the
-    converted graph needs only slices, reshapes and one concatenation (no GATHER index tables).
+    converted graph needs only slices, reshapes and one concatenation (no per-sample index tables).
     """
     reps = -(-frame_length // frame_step)
     n_frames = _dyn_num_frames(x, frame_length, frame_step)
@@ -115,8 +127,7 @@ def frame(x, frame_length: int, frame_step: int):
     else:
         extra = tf.maximum(needed - tf.shape(x)[1], 0)
         x = tf.pad(x, [[0, 0], [0, extra]])[:, :needed]
-    chunks = tf.reshape(x, tf.stack([-1, n_chunks, frame_step]) if not isinstance(n_chunks, int)
-                        else [-1, n_chunks, frame_step])
+    chunks = reshape_to(x, [dim(x, 0), n_chunks, frame_step])
     if reps == 1:
         views = chunks
     else:
@@ -131,20 +142,17 @@ def overlap_add(frames, frame_step: int):
     padded = tf.pad(frames, [[0, 0], [0, 0], [0, reps * frame_step - frame_length]])
     static_f = frames.shape[1]
     n_frames = static_f if static_f is not None else tf.shape(frames)[1]
-    if isinstance(n_frames, int):
-        pieces = tf.reshape(padded, [-1, n_frames, reps, frame_step])
-    else:
-        pieces = tf.reshape(padded, tf.stack([-1, n_frames, reps, frame_step]))
+    batch = dim(frames, 0)
+    pieces = reshape_to(padded, [batch, n_frames, reps, frame_step])
     total = None
     for r in range(reps):
         # piece r of frame f lands on output chunk f + r
         part = tf.pad(pieces[:, :, r, :], [[0, 0], [r, reps - 1 - r], [0, 0]])
         total = part if total is None else total + part
     length = (n_frames - 1) * frame_step + frame_length
-    if isinstance(n_frames, int):
-        flat = tf.reshape(total, [-1, (n_frames + reps - 1) * frame_step])
+    flat = reshape_to(total, [batch, (n_frames + reps - 1) * frame_step])
+    if isinstance(length, int):
         return flat[:, :max(length, 0)]
-    flat = tf.reshape(total, tf.stack([-1, (n_frames + reps - 1) * frame_step]))
     return flat[:, :tf.maximum(length, 0)]
 
 

@@ -63,9 +63,7 @@ class InverseSTFT(keras.layers.Layer):
     def call(self, inputs):
         _dsp.check_rank(type(self).__name__, inputs.shape, 4, "[batch, frames, bins, 2] (real, imag)")
         x = tf.cast(inputs, tf.float32)
-        frames_dim = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
-        flat = tf.reshape(x, [-1, frames_dim, 2 * self.num_bins] if isinstance(frames_dim, int)
-                          else tf.stack([-1, frames_dim, 2 * self.num_bins]))
+        flat = _dsp.reshape_to(x, [_dsp.dim(x, 0), _dsp.dim(x, 1), 2 * self.num_bins])
         frames = _dsp.matmul_last(flat, self._basis)
         signal = _dsp.overlap_add(frames, self.frame_step)
         # Window sum-square for this number of frames (dynamic F: computed in the graph).
