@@ -212,3 +212,11 @@ def test_learns_random_labels(cls, kwargs, epochs):
                   metrics=["accuracy"])
     history = model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, shuffle=False)
     assert max(history.history["accuracy"][-5:]) >= 0.9
+
+
+def test_ds_cnn_activations_do_not_vanish_at_initialization():
+    # Keras' default depthwise init counts every channel as fan-in and shrank the embedding to ~1e-6.
+    keras.utils.set_random_seed(0)
+    backbone = DSCNNBackbone(**ds_cnn_presets.PRESETS[0]["backbone"]["config"])
+    embedding = np.asarray(backbone(_features(4), training=False))
+    assert 0.1 < np.abs(embedding).mean() < 10.0

@@ -51,16 +51,21 @@ class DSCNNBackbone(keras.Model):
         features = keras.Input(shape=(num_frames, num_features), dtype="float32", name="features")
         x = keras.layers.Reshape((num_frames, num_features, 1), name="add_channel")(features)
         x = keras.layers.Conv2D(filters, first_kernel_size, strides=first_strides, padding="same",
-                                use_bias=False, name="conv0")(x)
+                                use_bias=False, kernel_initializer="he_normal", name="conv0")(x)
         x = keras.layers.BatchNormalization(name="conv0_bn")(x)
         x = keras.layers.ReLU(name="conv0_relu")(x)
         x = keras.layers.Dropout(float(dropout), name="conv0_dropout")(x)
+        # He init with the depthwise fan-in (kernel area): Keras' default counts all channels as fan-in
+        # and shrinks activations ~10x per block at initialization.
+        dw_std = (2.0 / (kernel_size[0] * kernel_size[1])) ** 0.5
         for i in range(1, num_blocks + 1):
             x = keras.layers.DepthwiseConv2D(kernel_size, padding="same", use_bias=False,
+                                             depthwise_initializer=keras.initializers.RandomNormal(stddev=dw_std),
                                              name=f"block{i}_dw")(x)
             x = keras.layers.BatchNormalization(name=f"block{i}_dw_bn")(x)
             x = keras.layers.ReLU(name=f"block{i}_dw_relu")(x)
-            x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"block{i}_pw")(x)
+            x = keras.layers.Conv2D(filters, 1, use_bias=False, kernel_initializer="he_normal",
+                                    name=f"block{i}_pw")(x)
             x = keras.layers.BatchNormalization(name=f"block{i}_pw_bn")(x)
             x = keras.layers.ReLU(name=f"block{i}_pw_relu")(x)
         embedding = keras.layers.GlobalAveragePooling2D(name="embedding")(x)
