@@ -34,7 +34,7 @@ test-slow: deps
 	$(PY) -m pytest -q -m slow
 
 demo: deps
-	$(PY) -m zoo.demo --output demo-out
+	$(PY) -m training.demo --output demo-out
 
 bench: deps
 	$(PY) benchmarks/kws_families.py
