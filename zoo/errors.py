@@ -46,3 +46,7 @@ class CheckpointError(ZooError, RuntimeError):
 
 class DataError(ZooError, RuntimeError):
     """A corpus or manifest that is missing, incomplete, or cannot be generated here."""
+
+
+class ExportError(ZooError, RuntimeError):
+    """An export that cannot be written, fails its parity gate, or contains ops a runtime cannot run."""
