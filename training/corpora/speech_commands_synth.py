@@ -14,6 +14,8 @@ digital near-silence.
 Determinism: every clip's parameters come from a generator keyed by (seed, voice, word, take),
 and each work unit runs in a fresh process in a fixed order (espeak-ng and piper keep state
 between utterances), so the same seed gives byte-identical WAVs and manifest for any `workers`.
+Workers are spawned processes: a script that calls make_speech_commands_synth needs the usual
+`if __name__ == "__main__":` guard.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from zoo.errors import ConfigError, DataError
 from zoo.families.recognition.kws_protocol import CLIP_SAMPLES, SAMPLE_RATE, SILENCE, SPEECH_COMMANDS_WORDS
 
 NAME = "speech-commands-synth"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 ENGINES = ("espeak-ng", "flite", "festival", "piper")
 
 ESPEAK_DIALECTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
@@ -258,6 +260,11 @@ def run_task(task: dict, out_dir: str) -> list[dict]:
     return rows
 
 
+def _in_fresh_process(task: dict, out_dir: str) -> list[dict]:
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run_task, task, out_dir).result()
+
+
 # --- silence and background noise ------------------------------------------------------------
 
 def _noise_sources(noise_cache, progress: bool):
@@ -418,7 +425,8 @@ def make_speech_commands_synth(root, *, seed: int = 0, scale: str = "full", engi
     """Generate (or reuse) the corpus under `<root>/speech-commands-synth/`; return its manifest path.
 
     engines: subset of ("espeak-ng", "flite", "festival", "piper"); None means all (each must be
-    installed). noise_cache: folder of the recorded noise bank (default `root`). Cached: returns at
+    installed). noise_cache: folder of the recorded noise bank (default `<root>/cache`, as training
+    uses). Cached: returns at
     once when the manifest exists with the same seed, scale, engines and generator version.
     """
     from tqdm.auto import tqdm
@@ -443,7 +451,7 @@ def make_speech_commands_synth(root, *, seed: int = 0, scale: str = "full", engi
     root = Path(root)
     out_dir = root / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
-    noise_cache = root if noise_cache is None else Path(noise_cache)
+    noise_cache = root / "cache" if noise_cache is None else Path(noise_cache)
     if manifest.exists() and config_path.exists():
         try:
             cached = json.loads(config_path.read_text())
@@ -467,10 +475,10 @@ def make_speech_commands_synth(root, *, seed: int = 0, scale: str = "full", engi
     rows: list[dict] = []
     total = sum(len(t["specs"]) for t in tasks)
     bar = tqdm(total=total, desc=NAME, unit="clip", disable=not progress)
-    # Fresh spawned process per task: no inherited TF/fork state, no carried-over synthesizer state.
-    context = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(run_task, t, str(out_dir)): t for t in tasks}
+    # Each task in a fresh spawned process (threads only wait on them): no inherited fork state,
+    # no synthesizer state carried from another task, on every Python version.
+    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_in_fresh_process, t, str(out_dir)): t for t in tasks}
         # The parent prepares the noise while the workers synthesize.
         sources, noise_records = _noise_sources(noise_cache, progress)
         try:
