@@ -1,0 +1,262 @@
+"""TFLite export: float32, float16, dynamic-range and int8, builtin ops only unless asked otherwise.
+
+Path: Task -> keras.export.ExportArchive SavedModel with one "serve" endpoint at fixed batch-1
+shapes -> tf.lite.TFLiteConverter.from_saved_model in a subprocess (a converter crash becomes an
+ExportError, not a dead process). Measured on TF 2.21 (DESIGN.md 5):
+- RNN backbones are rebuilt with unroll=True (same weights): int8 PTQ of a rolled Keras 3 RNN
+  crashes the converter, and fixed unrolled steps need no WHILE loop on a device.
+- int8 keeps the spectral frontend in float: the model is calibrated, then quantized with every op
+  in the frontend's name scope denylisted (mlir_quantize denylisted_nodes), so STFT/RFFT2D, the mel
+  matmul and the log stay float32 and the body (convs, RNN, dense) runs int8. Quantizing the
+  frontend as well (the converter's default) feeds int8 waveforms into the FFT.
+- dynamic-range quantization stores weights >= 1024 elements as int8 and quantizes activations on
+  the fly; the converter offers no denylist for it, so it also touches the mel matmul: the parity
+  gate (task accuracy) judges whether that is acceptable for a given model.
+- Select-TF (Flex) ops only with allow_select_tf_ops=True, with a warning: ai-edge-litert cannot run
+  them, only a TFLite build linked with the Flex delegate can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import ExportError
+
+PRECISIONS = ("float32", "float16", "dynamic", "int8")
+SIGNATURE = "serve"
+
+
+def tflite_ready(task):
+    """The task itself, or a clone with unrolled recurrences (same weights) when it has RNNs."""
+    config = task.backbone.get_config()
+    if config.get("unroll", True):
+        return task
+    full = task.get_config()
+    full["backbone"]["config"]["unroll"] = True
+    clone = type(task).from_config(full)
+    clone.set_weights(task.get_weights())
+    if hasattr(task, "preset"):
+        clone.preset = task.preset
+    return clone
+
+
+def representative_stream_inputs(streamer, waveforms, max_samples: int = 400, seed: int = 0) -> dict:
+    """Calibration data for a streaming model: (audio, state) pairs met while streaming `waveforms`."""
+    waveforms = np.asarray(waveforms, np.float32)
+    state = streamer.initial_state(waveforms.shape[0])
+    step = __import__("tensorflow").function(streamer.__call__)
+    rows = {name: [] for name in ["audio", *state]}
+    hop = streamer.hop_samples
+    for k in range(waveforms.shape[1] // hop):
+        audio = waveforms[:, k * hop:(k + 1) * hop]
+        for name, value in [("audio", audio), *state.items()]:
+            rows[name].append(np.asarray(value))
+        out = step(audio, **state)
+        state = {name: out[name].numpy() for name in state}
+    data = {name: np.concatenate(v) for name, v in rows.items()}
+    n = len(data["audio"])
+    pick = np.sort(np.random.default_rng(seed).choice(n, size=min(n, max_samples), replace=False))
+    return {name: v[pick] for name, v in data.items()}
+
+
+def _write_job(task, job: Path, precision, representative, streaming, allow_select_tf_ops):
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(task)
+    if streaming:
+        from export.streaming import make_streamer
+
+        streamer = make_streamer(task)
+        spec = streamer.input_signature(batch_size=1)
+        names = list(spec)
+
+        def serve(*args):
+            return streamer(**dict(zip(names, args)))
+
+        archive.add_endpoint(SIGNATURE, serve, input_signature=list(spec.values()))
+    else:
+        names = ["waveform"]
+
+        def serve(waveform):
+            return {"scores": task(waveform, training=False)}
+
+        archive.add_endpoint(SIGNATURE, serve, input_signature=[
+            tf.TensorSpec([1, task.clip_samples], tf.float32, name="waveform")])
+    archive.write_out(str(job / "saved_model"), verbose=False)
+    if precision == "int8":
+        if representative is None:
+            raise ExportError("int8 conversion needs representative data for calibration",
+                              expected="representative=float32 [N, clip_samples] waveforms (N ~ 100-500)",
+                              fix="pass training.pipeline.representative_waveforms(manifest, 'train', 200, seed=0)")
+        if streaming:
+            data = representative_stream_inputs(streamer, representative)
+        else:
+            data = {"waveform": np.asarray(representative, np.float32).reshape(-1, task.clip_samples)}
+        np.savez(job / "representative.npz", **data)
+    with open(job / "job.json", "w") as f:
+        json.dump({"precision": precision, "allow_select_tf_ops": bool(allow_select_tf_ops),
+                   "frontend_scope": task.frontend.name, "input_names": names}, f)
+
+
+def convert(task, precision: str = "float32", *, representative=None, streaming: bool = False,
+            allow_select_tf_ops: bool = False, timeout_s: float = 900.0) -> bytes:
+    """Convert `task` to a .tflite flatbuffer (batch 1, fixed shapes, signature "serve").
+
+    Whole-clip models take `waveform` f32[1, clip_samples] and return `scores`; streaming models
+    (streaming=True) take `audio` f32[1, hop] plus the state tensors of export.streaming and return
+    `scores`, `label_ids` and the next state under the same names.
+    """
+    if precision not in PRECISIONS:
+        raise ExportError("unknown TFLite precision", received=precision, expected=" | ".join(PRECISIONS))
+    if allow_select_tf_ops:
+        warnings.warn("allow_select_tf_ops=True: the model may contain Select-TF (Flex) ops, which "
+                      "ai-edge-litert and microcontroller runtimes cannot run", stacklevel=2)
+    task = tflite_ready(task)
+    with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
+        job = Path(tmp)
+        _write_job(task, job, precision, representative, streaming, allow_select_tf_ops)
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            proc = subprocess.run([sys.executable, "-m", "export._tflite_worker", str(job)], env=env,
+                                  capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise ExportError(f"TFLite conversion ({precision}) ran past {timeout_s:.0f} s",
+                              fix="raise timeout_s or convert a smaller model") from None
+        out = job / "model.tflite"
+        if proc.returncode != 0 or not out.exists():
+            err = (job / "error.txt").read_text() if (job / "error.txt").exists() else proc.stderr
+            how = "crashed" if proc.returncode < 0 else "failed"
+            raise ExportError(
+                f"the TFLite converter {how} converting {task.name} to {precision}"
+                + (f" (signal {-proc.returncode})" if proc.returncode < 0 else ""),
+                received=err.strip()[-1500:] or f"exit status {proc.returncode}",
+                fix="for RNNs use unroll=True; try another precision, or allow_select_tf_ops=True for "
+                    "ops without a TFLite builtin")
+        content = out.read_bytes()
+    flex = [op for op in model_ops(content) if op.startswith("Flex")]
+    if flex and not allow_select_tf_ops:
+        raise ExportError("the TFLite model needs Select-TF ops", received=sorted(set(flex)),
+                          expected="builtin ops only", fix="pass allow_select_tf_ops=True (not runnable in "
+                          "ai-edge-litert) or replace those ops")
+    return content
+
+
+# ----------------------------------------------------------------------------- inspection
+def _flatbuffer(content: bytes):
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(content), 0))
+
+
+def model_ops(content: bytes) -> list[str]:
+    """Op names of every operator in every subgraph (custom ops by their custom code, e.g. Flex*)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = _flatbuffer(content)
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    codes = []
+    for code in model.operatorCodes:
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            codes.append(code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode))
+        else:
+            codes.append(names.get(builtin, str(builtin)))
+    return [codes[op.opcodeIndex] for sg in model.subgraphs for op in (sg.operators or [])]
+
+
+_DTYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 8: 8, 9: 1, 10: 8, 16: 4}  # schema TensorType
+
+
+def memory_report(content: bytes) -> dict:
+    """File size and activation memory of the main subgraph: `activation_sum` (every non-constant
+    tensor), `activation_peak` (largest set of simultaneously live tensors in execution order: what
+    an ideal arena planner needs; real arenas add alignment and fragmentation)."""
+    model = _flatbuffer(content)
+    sg = model.subgraphs[0]
+    const = {i for i, t in enumerate(sg.tensors) if t.buffer and model.buffers[t.buffer].data is not None
+             and len(model.buffers[t.buffer].data)}
+
+    def size(i):
+        t = sg.tensors[i]
+        n = int(np.prod(t.shape)) if t.shape is not None and len(t.shape) else 1
+        return n * _DTYPE_BYTES.get(t.type, 4)
+
+    ops = sg.operators or []
+    first, last = {}, {}
+    for i in list(sg.inputs):
+        first[i] = -1
+    for k, op in enumerate(ops):
+        for i in list(op.outputs) + list(op.intermediates if op.intermediates is not None else []):
+            first.setdefault(i, k)
+        for i in op.inputs:
+            if i >= 0:
+                last[i] = k
+    for i in sg.outputs:
+        last[i] = len(ops)
+    live = [i for i in first if i not in const]
+    peak = 0
+    for k in range(-1, len(ops)):
+        peak = max(peak, sum(size(i) for i in live if first[i] <= k <= last.get(i, first[i])))
+    weights = sum(size(i) for i in const)
+    return {"file_bytes": len(content), "constant_bytes": weights,
+            "activation_sum": sum(size(i) for i in live), "activation_peak": peak}
+
+
+def interpreter(content: bytes, num_threads: int = 1, xnnpack: bool = True):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    kind = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    return Interpreter(model_content=content, num_threads=num_threads, experimental_op_resolver_type=kind)
+
+
+def op_details(content: bytes) -> list[dict]:
+    """Per op (reference kernels, no delegate): name, input dtypes, output dtypes and tensor names."""
+    interp = interpreter(content, xnnpack=False)
+    interp.allocate_tensors()
+    tensors = {d["index"]: d for d in interp.get_tensor_details()}
+    out = []
+    for op in interp._get_ops_details():
+        out.append({"op": op["op_name"],
+                    "inputs": [np.dtype(tensors[i]["dtype"]).name for i in op["inputs"] if i >= 0],
+                    "outputs": [np.dtype(tensors[i]["dtype"]).name for i in op["outputs"]],
+                    "names": [tensors[i]["name"] for i in op["outputs"]]})
+    return out
+
+
+class Runner:
+    """Batch-1 runner of a converted model's "serve" signature with ai-edge-litert."""
+
+    def __init__(self, content: bytes, num_threads: int = 1, xnnpack: bool = True):
+        self.interpreter = interpreter(content, num_threads, xnnpack)
+        self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+
+    def __call__(self, **inputs) -> dict:
+        return self.runner(**inputs)
+
+    def scores(self, waveforms) -> np.ndarray:
+        """Whole-clip models: [N, clip] -> [N, C], one row per invoke."""
+        return np.concatenate([self.runner(waveform=np.asarray(w, np.float32)[None])["scores"]
+                               for w in waveforms])
+
+    def stream(self, waveform, initial_state: dict) -> np.ndarray:
+        """Streaming models: feed one [T] waveform hop by hop; scores [hops, C]."""
+        state = {k: np.asarray(v) for k, v in initial_state.items()}
+        hop = int(self.runner.get_input_details()["audio"]["shape"][-1])
+        outs = []
+        for k in range(len(waveform) // hop):
+            res = self.runner(audio=np.asarray(waveform[k * hop:(k + 1) * hop], np.float32)[None], **state)
+            state = {name: res[name] for name in state}
+            outs.append(res["scores"][0])
+        return np.stack(outs)
