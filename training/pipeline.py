@@ -12,6 +12,7 @@ across runs and across any parallelism (maps run with deterministic=True).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -143,6 +144,24 @@ def _check_args(split, batch_size, clip_samples, sample_rate, augmenter, spec_au
                               expected="Augmenter (stateless, per-example seeds) or a SpecAugment layer")
 
 
+@contextlib.contextmanager
+def _no_global_seed():
+    """Trace the epoch function without TF's global seed: with one set (keras.utils.set_random_seed),
+    Dataset.shuffle cannot take a tensor seed (it compares the seed pair with (0, 0) as a Python
+    bool). Our order is keyed by (seed, epoch) anyway, so the global seed adds nothing."""
+    from tensorflow.python.eager import context
+
+    previous = context.global_seed()
+    if previous is None:
+        yield
+        return
+    tf.random.set_seed(None)
+    try:
+        yield
+    finally:
+        tf.random.set_seed(previous)
+
+
 def _epoch_seed(seed: int, epoch):
     """Base seed [2] of one epoch: (seed, epoch) as an int64 pair."""
     return tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
@@ -223,7 +242,8 @@ def make_dataset(
 
     end = None if num_epochs is None else epoch + num_epochs
     epochs = tf.data.Dataset.range(epoch, 2**62 if end is None else end)
-    ds = epochs.flat_map(one_epoch)
+    with _no_global_seed():
+        ds = epochs.flat_map(one_epoch)
 
     def features(waves, class_ids, draws, spec_draws):
         if augmenter is not None:
