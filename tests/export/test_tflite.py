@@ -1,0 +1,72 @@
+"""TFLite conversions (each runs the converter in a subprocess via export.tflite.convert)."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from export import parity, tflite
+from export.streaming import make_streamer
+from zoo.errors import ExportError
+
+
+@pytest.fixture(scope="module")
+def dscnn_int8(dscnn_task):
+    rep = parity.probe_waveforms(dscnn_task, n=16, seed=3)
+    return tflite.convert(dscnn_task, "int8", representative=rep)
+
+
+def test_float32_parity_and_builtins(dscnn_task):
+    content = tflite.convert(dscnn_task, "float32")
+    ops = set(tflite.model_ops(content))
+    assert "RFFT2D" in ops and not any(op.startswith("Flex") for op in ops)
+    gate = parity.keras_vs_tflite(dscnn_task, content, parity.probe_waveforms(dscnn_task))
+    assert gate.passed and gate.value <= 1e-4
+
+
+def test_int8_quantizes_body_and_keeps_frontend_float(dscnn_task, dscnn_int8):
+    ops = tflite.op_details(dscnn_int8)
+    assert not any(d["op"].startswith("Flex") for d in ops)
+    frontend = [d for d in ops if any(f"/{dscnn_task.frontend.name}" in n for n in d["names"])]
+    assert {d["op"] for d in frontend} >= {"RFFT2D", "FULLY_CONNECTED", "LOG"}
+    assert not {dt for d in frontend for dt in d["inputs"] + d["outputs"]} & {"int8", "uint8", "int16"}
+    assert [d["outputs"] for d in frontend if d["op"] in ("RFFT2D", "LOG")] == [["complex64"], ["float32"]]
+    convs = [d for d in ops if d["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert len(convs) == 9 and all(d["outputs"] == ["int8"] for d in convs)
+    x = parity.probe_waveforms(dscnn_task)
+    agree = np.mean(tflite.Runner(dscnn_int8).scores(x).argmax(1) == dscnn_task(x).numpy().argmax(1))
+    assert agree >= 0.75
+    mem = tflite.memory_report(dscnn_int8)
+    assert mem["file_bytes"] == len(dscnn_int8) and 0 < mem["activation_peak"] <= mem["activation_sum"]
+
+
+def test_int8_needs_representative_data(dscnn_task):
+    with pytest.raises(ExportError, match="representative"):
+        tflite.convert(dscnn_task, "int8")
+    with pytest.raises(ExportError, match="precision"):
+        tflite.convert(dscnn_task, "int4")
+
+
+def test_crnn_streaming_tflite_equals_whole_clip(crnn_task):
+    content = tflite.convert(crnn_task, "float32", streaming=True)
+    assert "WHILE" not in tflite.model_ops(content)
+    gate = parity.tflite_stream_vs_whole(crnn_task, content, parity.probe_waveforms(crnn_task, n=2))
+    assert gate.passed, gate.line()
+    runner = tflite.Runner(content)
+    assert runner.runner.get_input_details()["audio"]["shape"].tolist() == [1, 320]
+
+
+def test_converter_crash_becomes_export_error(dscnn_task, monkeypatch):
+    def crash(cmd, **kwargs):
+        return subprocess.CompletedProcess(cmd, -11, "", "Segmentation fault")
+
+    monkeypatch.setattr(tflite.subprocess, "run", crash)
+    with pytest.raises(ExportError, match="crashed.*signal 11"):
+        tflite.convert(dscnn_task, "float32")
+
+
+def test_rnn_is_unrolled_for_tflite(crnn_task):
+    ready = tflite.tflite_ready(crnn_task)
+    assert ready is not crnn_task and ready.backbone.unroll
+    x = parity.probe_waveforms(crnn_task, n=2)
+    np.testing.assert_allclose(ready(x).numpy(), crnn_task(x).numpy(), atol=1e-6)
