@@ -25,12 +25,15 @@ class Experiment:
     label_smoothing: float = 0.0
     dropout: float = 0.1
     unknown_ratio: float = 1.0  # the unknown class keeps at most this x the mean word-class count
-    patience: int = 8  # early stopping on validation accuracy
+    patience: int = 15  # early stopping on validation accuracy
     time_budget_min: float = 30.0  # stop (and keep the best checkpoint) after this much training
     augment: bool = True
     noise_prob: float = 0.8
     reverb_prob: float = 0.3
     spec_augment: bool = True
+    snr_min_db: float = 0.0  # background noise SNR drawn from [snr_min_db, 25] dB
+    time_mask_param: int = 10  # SpecAugment: widest time mask (frames) and frequency mask (bins)
+    freq_mask_param: int = 7
     corpus_scale: str = "full"
     resume: bool = True
 

@@ -63,7 +63,8 @@ def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
         print(f"warning: recorded noise unavailable, using colored noise only ({exc})")
         noises = []
     rirs = make_rir_bank(64, sample_rate=sample_rate, seed=exp.seed)
-    config = AugmentConfig(noise_prob=exp.noise_prob, reverb_prob=exp.reverb_prob)
+    config = AugmentConfig(noise_prob=exp.noise_prob, reverb_prob=exp.reverb_prob, snr_db=(exp.snr_min_db, 25.0),
+                           time_mask_param=exp.time_mask_param, freq_mask_param=exp.freq_mask_param)
     return Augmenter(config, noises, rirs, sample_rate)
 
 

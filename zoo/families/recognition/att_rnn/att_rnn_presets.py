@@ -1,6 +1,7 @@
 """Attention RNN presets (de Andrade et al. 2018). Presets are data (DESIGN.md 4.5)."""
 
 from zoo.families.recognition.kws_protocol import (
+    KWS_AUGMENT,
     CLIP_SAMPLES,
     KWS12_LABELS,
     KWS_LOGMEL,
@@ -17,7 +18,7 @@ _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "co
     "conv_kernel_size": [5, 1], "rnn_type": "lstm", "rnn_units": 32,
     "num_rnn_layers": 2, "query_frame": "middle", "dense_units": [64, 32],
     "dropout": 0.1, "unroll": False}
-_TRAINING = {"epochs": 30, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.1,
+_TRAINING = {**KWS_AUGMENT, "epochs": 30, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.1,
     "time_budget_min": 25}
 
 PRESETS = [

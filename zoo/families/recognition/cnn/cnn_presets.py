@@ -1,6 +1,7 @@
 """CNN presets (Sainath & Parada 2015). Presets are data (DESIGN.md 4.5)."""
 
 from zoo.families.recognition.kws_protocol import (
+    KWS_AUGMENT,
     CLIP_SAMPLES,
     KWS12_LABELS,
     KWS_LOGMEL,
@@ -34,7 +35,7 @@ ONE_FSTRIDE4 = {
 _PAPER = "Sainath & Parada 2015, Convolutional Neural Networks for Small-footprint Keyword Spotting, Interspeech 2015"
 _BACKBONE = dict(ONE_FSTRIDE4, num_frames=KWS_NUM_FRAMES, num_features=KWS_NUM_FEATURES,
     conv_filters=[64], linear_units=32, dropout=0.2)
-_TRAINING = {"epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
+_TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
     "time_budget_min": 10}
 
 PRESETS = [

@@ -1,6 +1,7 @@
 """CRNN presets (Arik et al. 2017; Hello Edge CRNN). Presets are data (DESIGN.md 4.5)."""
 
 from zoo.families.recognition.kws_protocol import (
+    KWS_AUGMENT,
     CLIP_SAMPLES,
     KWS12_LABELS,
     KWS_LOGMEL,
@@ -18,7 +19,7 @@ _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "co
     "conv_kernel_size": [10, 8], "conv_strides": [2, 4], "rnn_type": "gru",
     "rnn_units": 48, "num_rnn_layers": 2, "pooling": "last", "dense_units": 64,
     "dropout": 0.1, "unroll": False}
-_TRAINING = {"epochs": 30, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.1,
+_TRAINING = {**KWS_AUGMENT, "epochs": 30, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.1,
     "time_budget_min": 20}
 
 PRESETS = [

@@ -1,6 +1,7 @@
 """DNN presets (Chen et al. 2014). Presets are data (DESIGN.md 4.5)."""
 
 from zoo.families.recognition.kws_protocol import (
+    KWS_AUGMENT,
     CLIP_SAMPLES,
     KWS12_LABELS,
     KWS_LOGMEL,
@@ -15,7 +16,7 @@ from zoo.families.recognition.kws_protocol import (
 _PAPER = "Chen, Parada & Heigold 2014, Small-footprint keyword spotting using deep neural networks, ICASSP 2014"
 _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "hidden_units": [128, 128, 128],
     "time_pool": 2, "feature_pool": 4, "dropout": 0.2}
-_TRAINING = {"epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
+_TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
     "time_budget_min": 10}
 
 PRESETS = [

@@ -1,6 +1,7 @@
 """DS-CNN presets (Zhang et al. 2017). Presets are data (DESIGN.md 4.5)."""
 
 from zoo.families.recognition.kws_protocol import (
+    KWS_AUGMENT,
     CLIP_SAMPLES,
     KWS12_LABELS,
     KWS35_LABELS,
@@ -30,7 +31,7 @@ PRESETS = [
         backbone={"class_name": "DSCNNBackbone", "config": dict(_SMALL)},
         task_config={"labels": KWS12_LABELS, "clip_samples": CLIP_SAMPLES},
         data={"corpus": "speech-commands-synth", "protocol": "kws12"},
-        training={"epochs": 30, "batch_size": 100, "learning_rate": 2e-3, "weight_decay": 1e-4, "dropout": 0.1,
+        training={**KWS_AUGMENT, "epochs": 70, "batch_size": 100, "learning_rate": 3e-3, "weight_decay": 1e-4, "dropout": 0.1,
                   "time_budget_min": 25},
         paper=_PAPER,
         license="Apache-2.0",
@@ -49,7 +50,7 @@ PRESETS = [
         backbone={"class_name": "DSCNNBackbone", "config": dict(_SMALL)},
         task_config={"labels": KWS35_LABELS, "clip_samples": CLIP_SAMPLES},
         data={"corpus": "speech-commands-synth", "protocol": "kws35"},
-        training={"epochs": 25, "batch_size": 100, "learning_rate": 2e-3, "weight_decay": 1e-4, "dropout": 0.1,
+        training={**KWS_AUGMENT, "epochs": 25, "batch_size": 100, "learning_rate": 2e-3, "weight_decay": 1e-4, "dropout": 0.1,
                   "time_budget_min": 30},
         paper=_PAPER,
         license="Apache-2.0",

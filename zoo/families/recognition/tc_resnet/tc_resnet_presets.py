@@ -1,6 +1,7 @@
 """TC-ResNet presets (Choi et al. 2019). Presets are data (DESIGN.md 4.5)."""
 
 from zoo.families.recognition.kws_protocol import (
+    KWS_AUGMENT,
     CLIP_SAMPLES,
     KWS12_LABELS,
     KWS_LOGMEL,
@@ -16,7 +17,7 @@ _PAPER = "Choi et al. 2019, Temporal Convolution for Real-time Keyword Spotting 
 _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "first_filters": 16,
     "stage_filters": [24, 32, 48], "blocks_per_stage": 1, "kernel_size": 9,
     "first_kernel_size": 3, "width_multiplier": 1.0, "dropout": 0.1}
-_TRAINING = {"epochs": 40, "batch_size": 100, "learning_rate": 2e-3, "weight_decay": 1e-4, "dropout": 0.1,
+_TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 2e-3, "weight_decay": 1e-4, "dropout": 0.1,
     "time_budget_min": 15}
 
 PRESETS = [
