@@ -48,6 +48,20 @@ def _callbacks(exp: Experiment, run_dir: Path, best_path: Path):
     ]
 
 
+def _discard_stale_backup(exp: Experiment, run_dir: Path) -> None:
+    """Resume only a run of the same experiment; a changed recipe starts fresh (its optimizer state,
+    schedule and history would not fit)."""
+    import shutil
+
+    saved = run_dir / "experiment.json"
+    stale = not exp.resume or not saved.exists() or json.loads(saved.read_text()) != exp.to_json()
+    if stale:
+        if (run_dir / "backup").exists():
+            print(f"starting {exp.preset} fresh: the previous run in {run_dir} used other settings")
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)
+        (run_dir / "history.csv").unlink(missing_ok=True)
+
+
 def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
     from training.augment import AugmentConfig, Augmenter
     from training.corpora.noise import fetch_noise_recordings, load_noise_bank
@@ -81,6 +95,7 @@ def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) 
     exp = Experiment.from_preset(preset, overrides)
     run_dir = exp.run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
+    _discard_stale_backup(exp, run_dir)
     exp.save(run_dir / "experiment.json")
     keras.utils.set_random_seed(exp.seed)
 
