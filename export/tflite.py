@@ -239,8 +239,22 @@ class Runner:
     """Batch-1 runner of a converted model's "serve" signature with ai-edge-litert."""
 
     def __init__(self, content: bytes, num_threads: int = 1, xnnpack: bool = True):
+        self.xnnpack = xnnpack
+        try:
+            self._open(content, num_threads, xnnpack)
+        except RuntimeError:
+            if not xnnpack:
+                raise
+            # XNNPACK cannot prepare some very large unrolled graphs (int8 Att-RNN); the reference
+            # kernels run them, as a device runtime without that delegate would.
+            self.xnnpack = False
+            self._open(content, num_threads, False)
+
+    def _open(self, content, num_threads, xnnpack):
         self.interpreter = interpreter(content, num_threads, xnnpack)
         self.runner = self.interpreter.get_signature_runner(SIGNATURE)
+        zeros = {name: np.zeros(d["shape"], d["dtype"]) for name, d in self.runner.get_input_details().items()}
+        self.runner(**zeros)  # delegates prepare on the first invoke: fail here, not mid-benchmark
 
     def __call__(self, **inputs) -> dict:
         return self.runner(**inputs)
