@@ -142,6 +142,15 @@ def cmd_predict(args):
     return 1 if failures else 0
 
 
+def cmd_export(args):
+    _quiet_tf()
+    from export.cli import export_command
+
+    return export_command(args.preset, args.format, args.precision, args.streaming, args.output,
+                          weights=args.weights, data_root=args.data_root, scale=args.scale,
+                          version=args.model_version)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from zoo import __version__
 
@@ -195,6 +204,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weights file instead of the hub's")
     p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer files")
     p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("export", help="export a preset behind its parity gates (SavedModel for TF Serving, TFLite)")
+    p.add_argument("preset")
+    p.add_argument("--format", required=True, choices=["saved_model", "tflite"])
+    p.add_argument("--precision", default="float32", choices=["float32", "float16", "dynamic", "int8"])
+    p.add_argument("--streaming", action="store_true", help="stream endpoint / model: one 20 ms hop per call")
+    p.add_argument("--output", required=True)
+    p.add_argument("--weights", help="weights file instead of the hub's")
+    p.add_argument("--model-version", type=int, default=1, help="SavedModel version folder")
+    p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
+    p.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
+    p.set_defaults(func=cmd_export)
     return parser
 
 
