@@ -19,7 +19,7 @@ _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "co
     "num_rnn_layers": 2, "query_frame": "middle", "dense_units": [64, 32],
     "dropout": 0.1, "unroll": False}
 _TRAINING = {**KWS_AUGMENT, "epochs": 30, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.1,
-    "time_budget_min": 25}
+    "time_budget_min": 10}
 
 PRESETS = [
     dict(

@@ -36,7 +36,7 @@ _PAPER = "Sainath & Parada 2015, Convolutional Neural Networks for Small-footpri
 _BACKBONE = dict(ONE_FSTRIDE4, num_frames=KWS_NUM_FRAMES, num_features=KWS_NUM_FEATURES,
     conv_filters=[64], linear_units=32, dropout=0.2)
 _TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
-    "time_budget_min": 10}
+    "time_budget_min": 6}
 
 PRESETS = [
     dict(

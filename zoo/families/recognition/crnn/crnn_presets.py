@@ -20,7 +20,7 @@ _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "co
     "rnn_units": 48, "num_rnn_layers": 2, "pooling": "last", "dense_units": 64,
     "dropout": 0.1, "unroll": False}
 _TRAINING = {**KWS_AUGMENT, "epochs": 30, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.1,
-    "time_budget_min": 20}
+    "time_budget_min": 10}
 
 PRESETS = [
     dict(

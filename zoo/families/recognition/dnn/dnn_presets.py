@@ -17,7 +17,7 @@ _PAPER = "Chen, Parada & Heigold 2014, Small-footprint keyword spotting using de
 _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "hidden_units": [128, 128, 128],
     "time_pool": 2, "feature_pool": 4, "dropout": 0.2}
 _TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
-    "time_budget_min": 10}
+    "time_budget_min": 6}
 
 PRESETS = [
     dict(

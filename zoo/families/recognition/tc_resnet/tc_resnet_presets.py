@@ -18,7 +18,7 @@ _BACKBONE = {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, "fi
     "stage_filters": [24, 32, 48], "blocks_per_stage": 1, "kernel_size": 9,
     "first_kernel_size": 3, "width_multiplier": 1.0, "dropout": 0.1}
 _TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 2e-3, "weight_decay": 1e-4, "dropout": 0.1,
-    "time_budget_min": 15}
+    "time_budget_min": 8}
 
 PRESETS = [
     dict(
