@@ -50,3 +50,7 @@ class DataError(ZooError, RuntimeError):
 
 class ExportError(ZooError, RuntimeError):
     """An export that cannot be written, fails its parity gate, or contains ops a runtime cannot run."""
+
+
+class HubError(ZooError, RuntimeError):
+    """A hub download that fails or does not verify (names the URL, expected and received sha256)."""

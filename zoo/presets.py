@@ -148,18 +148,28 @@ def load_weights_verified(task, weights_path: Path, expected_sha256: str | None)
 
 
 def load_preset(name: str, *, weights: bool = True, weights_path: str | None = None):
-    """Build the Task for `name` and load its pretrained weights from hub/ (sha256-verified)."""
+    """Build the Task for `name` and load its pretrained weights strictly. The weights come through
+    zoo.hub.pull (hub index at ZOO_HUB_URL, default hub/; verified into the ZOO_HOME cache);
+    `weights_path` loads a local file instead."""
     preset = get_preset(name)
     task = build_task(preset)
     if weights:
         if weights_path is not None:
             load_weights_verified(task, Path(weights_path), None)
         else:
-            if WEIGHTS_FILE not in preset.files:
+            import sys
+
+            from zoo import hub
+
+            index = hub.resolve_index()
+            files = index.get(name, {}).get("files", {})
+            if WEIGHTS_FILE not in files:
                 raise CheckpointError(
                     f"preset {name!r} has no pretrained weights in the hub",
+                    received=hub.default_hub_url(),
                     fix=f"train it with `zoo train {name}`, or pass weights=False for random weights",
                 )
-            load_weights_verified(task, hub_dir() / name / WEIGHTS_FILE, preset.files[WEIGHTS_FILE]["sha256"])
+            folder = hub.pull(name, files=[WEIGHTS_FILE], index=index, progress=sys.stderr.isatty())
+            load_weights_verified(task, folder / WEIGHTS_FILE, files[WEIGHTS_FILE]["sha256"])
     task.preset = preset
     return task
