@@ -197,14 +197,19 @@ def _read_all(loc: _Location, url: str, timeout: float, retries: int, backoff: f
         try:
             stream, _, length, close = _open_stream(loc, url, 0, timeout)
             try:
-                data = _read_chunk(stream, MAX_INDEX_BYTES + 1)
+                data = bytearray()
+                while len(data) <= MAX_INDEX_BYTES:
+                    block = _read_chunk(stream, CHUNK)
+                    if not block:
+                        break
+                    data += block
             finally:
                 close()
             if len(data) > MAX_INDEX_BYTES:
                 raise HubError(f"hub index at {url} is larger than {MAX_INDEX_BYTES} bytes")
             if length is not None and len(data) != length:
                 raise _Transient(f"truncated response from {url}: {len(data)} of {length} bytes")
-            return data
+            return bytes(data)
         except (_Transient, _Corrupt) as exc:
             last = exc
     raise HubError(f"cannot download {url} after {retries + 1} tries: {last}",
@@ -212,16 +217,12 @@ def _read_all(loc: _Location, url: str, timeout: float, retries: int, backoff: f
 
 
 def _read_chunk(stream, n: int) -> bytes:
-    out = bytearray()
-    while len(out) < n:
-        try:
-            block = stream.read(min(CHUNK, n - len(out)))
-        except (OSError, http.client.HTTPException) as exc:  # timeout, reset, incomplete read
-            raise _Transient(f"connection lost: {exc}") from exc
-        if not block:
-            break
-        out += block
-    return bytes(out)
+    """Up to n bytes, as soon as some arrive (so a stalled or killed download keeps what it got)."""
+    read = getattr(stream, "read1", stream.read)
+    try:
+        return read(n)
+    except (OSError, http.client.HTTPException) as exc:  # timeout, reset, incomplete read
+        raise _Transient(f"connection lost: {exc}") from exc
 
 
 # ---------------------------------------------------------------- index
@@ -362,6 +363,7 @@ def _download(loc, url, part: Path, meta: dict, *, timeout, progress, desc) -> N
                 if size is not None and written > size:
                     raise _Corrupt(f"wrong size from {url}: more than the {size} bytes the index records")
                 out.write(block)
+                out.flush()  # what arrived is on disk for a resume, even if this process is killed
                 hasher.update(block)
                 bar.update(len(block))
             out.flush()
