@@ -68,3 +68,31 @@ def test_nothing_outside_the_hub_folder_and_no_partial_files(server, path):
 def test_a_missing_folder_is_a_hub_error(tmp_path):
     with pytest.raises(HubError, match="hub folder not found"):
         HubServer(tmp_path / "nope")
+
+
+def test_serve_hub_runs_until_interrupted_and_serves_pulls(tmp_path):
+    """What `zoo hub serve DIR --port P` runs: a mirror that a pull verifies against."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from zoo import hub
+
+    write_hub(tmp_path / "hub", {"p": {"model.weights.h5": DATA}})
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from zoo.hub import serve_hub; serve_hub(sys.argv[1], port=0)",
+         str(tmp_path / "hub")], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving ") and "ZOO_HUB_URL=http://127.0.0.1:" in line, proc.stderr.read()
+        url = line.rsplit("ZOO_HUB_URL=", 1)[1].strip(" )\n")
+        folder = hub.pull("p", hub_url=url, cache_dir=tmp_path / "cache", progress=False)
+        assert (folder / "model.weights.h5").read_bytes() == DATA
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "GET /p/model.weights.h5" in err
