@@ -173,7 +173,11 @@ class Client:
     def _audio_batch(self, model, audio, sample_rate, resample):
         from zoo.audio import resample as resample_fn
 
-        rows = [np.asarray(audio, np.float32)] if np.ndim(audio) == 1 else [np.asarray(a, np.float32) for a in audio]
+        if isinstance(audio, np.ndarray) and audio.ndim == 1 or (
+                not isinstance(audio, np.ndarray) and len(audio) and np.isscalar(audio[0])):
+            rows = [np.asarray(audio, np.float32)]
+        else:
+            rows = [np.asarray(a, np.float32) for a in audio]
         if not rows or any(r.ndim != 1 or r.size == 0 for r in rows):
             raise AudioError("audio must be a non-empty 1-D waveform or a list of them",
                              received=[r.shape for r in rows][:4])

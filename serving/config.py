@@ -157,19 +157,21 @@ def parse_batching_parameters(text: str) -> BatchingParameters:
         if not m:
             raise ConfigError(f"batching parameters line {number} is not `name {{ value: N }}`", received=line.strip())
         key, raw = m.group(1), m.group(2)
+        if key in ("thread_pool_name", "enable_large_batch_splitting", "max_execution_batch_size"):
+            continue  # accepted by tensorflow_model_server, not needed here
+        if key not in _INT_FIELDS + ("allowed_batch_sizes", "pad_variable_length_inputs"):
+            raise ConfigError(f"unknown batching parameter {key!r}", expected=", ".join(_INT_FIELDS + ("allowed_batch_sizes",)))
+        if key == "pad_variable_length_inputs":
+            values[key] = raw.lower() == "true"
+            continue
         try:
-            if key in _INT_FIELDS:
-                values[key] = int(raw)
-            elif key == "allowed_batch_sizes":
-                sizes.append(int(raw))
-            elif key == "pad_variable_length_inputs":
-                values[key] = raw.lower() == "true"
-            elif key in ("thread_pool_name", "enable_large_batch_splitting", "max_execution_batch_size"):
-                continue  # accepted by tensorflow_model_server, not needed here
-            else:
-                raise ConfigError(f"unknown batching parameter {key!r}", expected=", ".join(_INT_FIELDS + ("allowed_batch_sizes",)))
+            number = int(raw)
         except ValueError:
             raise ConfigError(f"batching parameter {key} must be an integer", received=raw) from None
+        if key == "allowed_batch_sizes":
+            sizes.append(number)
+        else:
+            values[key] = number
     params = BatchingParameters(**values, allowed_batch_sizes=tuple(sizes))
     if min(params.max_batch_size, params.max_enqueued_batches, params.num_batch_threads) < 1 or params.batch_timeout_micros < 0:
         raise ConfigError("batching parameters must be positive", received=params)

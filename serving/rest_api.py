@@ -185,7 +185,14 @@ class RestApi:
             raise ServingError("INVALID_ARGUMENT", "a Content-Length header is required", received=raw_len)
         n = int(raw_len)
         if n > self.max_body_bytes:
-            req.close_connection = True  # the unread body must not be parsed as the next request
+            if n <= 4 * self.max_body_bytes:  # read and drop it, so the client sees the 413, not a reset
+                left = n
+                while left > 0:
+                    chunk = req.rfile.read(min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            req.close_connection = True  # an unread body must not be parsed as the next request
             raise ServingError("RESOURCE_EXHAUSTED", "request body too large", http_status=413, received=f"{n} bytes",
                                expected=f"at most {self.max_body_bytes}", fix="send fewer or shorter inputs, or use gRPC")
         raw = req.rfile.read(n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from pathlib import Path
@@ -29,9 +30,15 @@ def _tf_error_code(exc) -> str:
 
 
 def _first_line(exc) -> str:
+    """The sentence a user can act on from a TF error (assertion text, else the op's message)."""
     msg = getattr(exc, "message", None) or str(exc)
-    # In-graph assertions put the useful sentence first; drop TF's stack/"[[node ...]]" tail.
-    return msg.strip().split("\n")[0][:500]
+    m = re.search(r"assertion failed: \[(.*?)\](?: \[|$)", msg, re.S)
+    if m:
+        return m.group(1).replace("\\'", "'")
+    lines = [ln.strip() for ln in msg.splitlines()
+             if ln.strip() and not ln.strip().startswith(("[[", "Detected at node", "<stack", "Graph execution error"))]
+    line = lines[-1] if lines else msg.strip()
+    return re.sub(r"\s*\[\[\{\{node .*$|\s*\[Op:.*$", "", line)[:500]
 
 
 class Servable:

@@ -122,7 +122,9 @@ def json_to_ndarray(value, name: str, dtype: str, max_elements: int) -> np.ndarr
     if arr.size > max_elements:
         raise ServingError("RESOURCE_EXHAUSTED", f"input {name!r} is too large", received=f"{arr.size} elements",
                            expected=f"at most {max_elements}")
-    if arr.dtype == object or arr.dtype.kind not in "biuf" or (arr.size and arr.dtype.kind == "b" and dtype != "bool"):
+    if arr.size == 0:
+        return arr.astype(dtype)  # validation reports "empty" with the shape
+    if arr.dtype == object or arr.dtype.kind not in "biuf" or (arr.dtype.kind == "b" and dtype != "bool"):
         raise ServingError("INVALID_ARGUMENT", f"input {name!r} must hold {dtype} numbers",
                            received=f"JSON of {arr.dtype.kind!r} kind" if arr.dtype != object else "mixed/ragged values")
     if dtype.startswith("int") or dtype.startswith("uint"):
