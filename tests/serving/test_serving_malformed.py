@@ -200,7 +200,7 @@ REST_CASES = [
         ([[0.1, None]], [2], "numbers"), ([[0.1, [0.2]]], [2], "ragged"), ([[0.1, 0.2]], [2.5], "integers"),
         ([[0.1, 0.2]], [2 ** 40], "outside"), ([[0.1, 0.2]], ["2"], "numbers"), ([[0.1, 0.2]], [3], "waveform_length"),
         ([[0.1, 0.2]], [0], "waveform_length"), ([[0.1, 0.2]], [[2]], "rank"), ([0.1, 0.2], [2], "rank"),
-        ([[0.1, 0.2]], [2, 2], "batch"), ([[]], [1], "empty"), ([], [], "empty"), (0.5, [1], "rank"),
+        ([[0.1, 0.2]], [2, 2], "batch"), ([[]], [1], "empty"), ([], [], "rank"), (0.5, [1], "rank"),
         ([[{"b64": "AAAA"}]], [1], "numbers"), ([[0.1, 0.2]], [-1], "waveform_length")])],
     ("nan", "POST", "/v1/models/kws:predict", b'{"signature_name": "recognize", "inputs": {"waveform": [[0.1, NaN]], "waveform_length": [2]}}', {400}, "NaN"),
     ("inf", "POST", "/v1/models/kws:predict", b'{"signature_name": "recognize", "inputs": {"waveform": [[Infinity, 0.1]], "waveform_length": [2]}}', {400}, "NaN"),
