@@ -1,0 +1,36 @@
+"""training.hub_build: model cards come from the preset, the hub index and the run summary."""
+
+import json
+
+from tests.hub.conftest import write_hub
+from training.hub_build import build_model_card, write_model_card
+
+NAME = "kws_dscnn_small_synth"
+
+
+def test_card_states_measured_numbers_files_and_limitations(tmp_path):
+    index = write_hub(tmp_path / "hub", {NAME: {"model.weights.h5": b"w" * 2048, "report_test.md": b"# r\n"}})
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({
+        "preset": NAME, "test_accuracy": 0.9321, "validation_accuracy": 0.9012, "test_examples": 1234,
+        "train_minutes": 21.5, "epochs_run": 33, "params": 23756, "macs": 5_870_000, "machine": "x86_64 2 cores"}))
+    card = build_model_card(NAME, run, hub=tmp_path / "hub")
+    assert card.startswith(f"# {NAME}\n")
+    assert "| test accuracy | 93.21 % on 1234 clips |" in card
+    assert "| validation accuracy | 90.12 % |" in card
+    assert "| parameters | 23.76 k (23756) |" in card and "| MACs per clip (backbone) | 5.87 M |" in card
+    assert index[NAME]["files"]["model.weights.h5"]["sha256"] in card and "| `model.weights.h5` | 2.0 KB |" in card
+    assert "33 epochs, 21.5 min on x86_64 2 cores" in card and "`zoo train kws_dscnn_small_synth`" in card
+    assert "DSCNNBackbone" in card and "Apache-2.0" in card and "yes, no, up, down" in card
+    assert "text-to-speech voices" in card and "`unknown`" in card and "1 s clips" in card
+    assert "| latency | not measured |" in card
+    assert f"../../hub/{NAME}/report_test.md" in card
+
+
+def test_card_without_published_files_says_how_to_make_them(tmp_path):
+    (tmp_path / "hub").mkdir()
+    path = write_model_card(NAME, tmp_path / "no-run", docs_dir=tmp_path / "docs" / "models", hub=tmp_path / "hub")
+    card = path.read_text()
+    assert path.name == f"{NAME}.md"
+    assert f"run `zoo train {NAME} --publish`" in card and "| test accuracy | not measured |" in card

@@ -1,0 +1,115 @@
+"""Model cards (docs/models/<preset>.md) generated from the preset definition, its hub/index.json
+entry (files, sha256, metrics) and the training run's summary.json. Nothing is typed by hand, so a
+card cannot drift from the checkpoint it describes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zoo.presets import get_preset, read_hub_index
+
+
+def _fmt_count(n) -> str:
+    if n is None:
+        return "not measured"
+    n = float(n)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n:.0f}"
+
+
+def _fmt_pct(x) -> str:
+    return "not measured" if x is None else f"{100 * float(x):.2f} %"
+
+
+def _limitations(preset) -> list[str]:
+    out = []
+    corpus = str(preset.data.get("corpus", ""))
+    if "synth" in corpus:
+        out.append(f"Trained and tested on `{corpus}`, speech made by text-to-speech voices: accuracy on "
+                   "recorded human speech is not measured and will be lower.")
+    clip = preset.task_config.get("clip_samples")
+    if clip:
+        out.append(f"Expects {clip / preset.sample_rate:g} s clips of mono audio at {preset.sample_rate} Hz; "
+                   "other rates are resampled by `zoo.audio`, longer inputs need a sliding window.")
+    labels = preset.labels or []
+    if labels:
+        out.append(f"Recognizes only its {len(labels)} labels; words outside them map to "
+                   + ("`unknown`." if "unknown" in labels else "the closest label (there is no `unknown` class)."))
+    out.append("Accuracy is measured on one fixed test split; per-class precision and recall are in the "
+               "test report.")
+    return out
+
+
+def build_model_card(preset_name: str, run_dir, hub=None) -> str:
+    """The Markdown model card of `preset_name` (docs/models/<preset>.md)."""
+    preset = get_preset(preset_name)
+    entry = read_hub_index(Path(hub) if hub else None).get(preset_name, {})
+    summary_path = Path(run_dir) / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    metrics = {**entry.get("metrics", {}), **{k: v for k, v in summary.items() if k != "preset"}}
+    files = entry.get("files", {})
+    backbone = preset.backbone
+    lines = [
+        f"# {preset.name}",
+        "",
+        preset.description + ".",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| task | {preset.task} (`{preset.task_class}`) |",
+        f"| family | {preset.family} |",
+        f"| paper | {preset.paper or '-'} |",
+        f"| sample rate | {preset.sample_rate} Hz |",
+        f"| parameters | {_fmt_count(metrics.get('params'))} ({metrics.get('params', '?')}) |",
+        f"| MACs per clip (backbone) | {_fmt_count(metrics.get('macs'))} |",
+        f"| test accuracy | {_fmt_pct(metrics['test_accuracy'])} on {metrics.get('test_examples', '?')} clips |"
+        if "test_accuracy" in metrics else "| test accuracy | not measured |",
+        f"| validation accuracy | {_fmt_pct(metrics.get('validation_accuracy'))} |",
+        f"| latency | {metrics['latency_ms']} ms per clip |" if "latency_ms" in metrics else "| latency | not measured |",
+        f"| license | {preset.license} |",
+        "",
+        "## Architecture",
+        "",
+        f"Frontend `{preset.frontend.get('class_name', '?')}` then backbone `{backbone.get('class_name', '?')}`:",
+        "",
+        "```json",
+        json.dumps({"frontend": preset.frontend, "backbone": backbone}, indent=2, sort_keys=True),
+        "```",
+        "",
+        "## Data and training recipe",
+        "",
+        f"- corpus: `{preset.data.get('corpus', '?')}`, protocol `{preset.data.get('protocol', '-')}`",
+        f"- labels ({len(preset.labels or [])}): {', '.join(preset.labels or [])}",
+        f"- training settings: `{json.dumps(preset.training, sort_keys=True)}`",
+        f"- reproduce: `{entry.get('recipe', f'zoo train {preset.name}')}`"
+        + (f" ({metrics['epochs_run']} epochs, {metrics['train_minutes']} min on {metrics.get('machine', '?')})"
+           if "epochs_run" in metrics and "train_minutes" in metrics else ""),
+        "",
+        "## Files",
+        "",
+    ]
+    if files:
+        lines += ["| file | size | sha256 |", "|---|---:|---|"]
+        lines += [f"| `{rel}` | {meta.get('size', 0) / 1024:.1f} KB | `{meta['sha256']}` |"
+                  for rel, meta in sorted(files.items())]
+        lines += ["", f"`zoo pull {preset.name}` downloads and verifies them; `zoo.load(\"{preset.name}\")` "
+                  "loads the weights strictly."]
+    else:
+        lines.append(f"No pretrained files are published yet: run `zoo train {preset.name} --publish`.")
+    for name, caption in (("learning_curve.png", "Learning curve"), ("confusion_test.png", "Test confusion matrix")):
+        if name in files:
+            lines += ["", f"![{caption}](../../hub/{preset.name}/{name})"]
+    if "report_test.md" in files:
+        lines += ["", f"Per-class precision and recall: [report_test.md](../../hub/{preset.name}/report_test.md)."]
+    lines += ["", "## Limitations", ""] + [f"- {item}" for item in _limitations(preset)]
+    return "\n".join(lines) + "\n"
+
+
+def write_model_card(preset_name: str, run_dir, docs_dir="docs/models", hub=None) -> Path:
+    path = Path(docs_dir) / f"{preset_name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_model_card(preset_name, run_dir, hub=hub))
+    return path
