@@ -1,0 +1,1 @@
+"""Deployment files for the real tensorflow/serving image on the same model_base_path."""
