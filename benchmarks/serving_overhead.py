@@ -1,0 +1,170 @@
+"""Serving benchmark (one run): server overhead over the in-process signature call for a 1 s 16 kHz
+KWS request (p50/p99), and throughput at concurrency 16 with and without server-side batching.
+
+    python benchmarks/serving_overhead.py [--preset kws_dscnn_small_synth] [--requests 500] [--seconds 8]
+
+The server runs in a subprocess (its own GIL); the client keeps 16 requests in flight with gRPC
+futures. Random weights: latency does not depend on them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def percentiles(ts):
+    ms = np.array(ts) * 1e3
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def start(base, port, batching_file=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    cmd = [sys.executable, "-m", "serving", "--model_name", "kws", "--model_base_path", str(base), "--port", str(port),
+           "--rest_api_port", "0", "--grpc_max_threads", "16", "--file_system_poll_wait_seconds", "0"]
+    if batching_file:
+        cmd += ["--enable_batching", "--batching_parameters_file", str(batching_file)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    line = proc.stdout.readline()
+    if not line.startswith("ready"):
+        raise RuntimeError(f"server did not start: {line!r}")
+    return proc
+
+
+def request(x):
+    from tensorflow_serving.apis import predict_pb2
+
+    from serving.tensors import ndarray_to_proto
+
+    req = predict_pb2.PredictRequest()
+    req.model_spec.name = "kws"
+    req.model_spec.signature_name = "recognize"
+    ndarray_to_proto(x[None], req.inputs["waveform"])
+    ndarray_to_proto(np.array([x.size], np.int32), req.inputs["waveform_length"])
+    return req
+
+
+def latency(stub, req, n):
+    for _ in range(20):
+        stub.Predict(req, timeout=10)
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        stub.Predict(req, timeout=10)
+        ts.append(time.perf_counter() - t0)
+    return ts
+
+
+def throughput(stub, req, seconds, concurrency=16):
+    done = [0]
+    end = time.monotonic() + seconds
+    import threading
+
+    sem = threading.Semaphore(concurrency)
+    errors = []
+
+    def callback(fut):
+        if fut.exception() is not None:
+            errors.append(fut.exception().code().name)
+        else:
+            done[0] += 1
+        sem.release()
+
+    t0 = time.monotonic()
+    while time.monotonic() < end:
+        sem.acquire()
+        stub.Predict.future(req, timeout=30).add_done_callback(callback)
+    for _ in range(concurrency):
+        sem.acquire()
+    return done[0] / (time.monotonic() - t0), errors
+
+
+def main(argv=None):
+    import grpc
+    import keras
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    from export.saved_model import export_saved_model
+    from serving.config import BatchingParameters
+    from serving.demo_client import free_port
+    from zoo.presets import build_task, get_preset
+
+    p = argparse.ArgumentParser()
+    p.add_argument("--preset", default="kws_dscnn_small_synth")
+    p.add_argument("--requests", type=int, default=500)
+    p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--batch-threads", type=int, default=1)
+    p.add_argument("--batch-timeout-micros", type=int, default=5000)
+    p.add_argument("--output", default=str(ROOT / "docs" / "benchmarks_serving.md"))
+    args = p.parse_args(argv)
+
+    keras.utils.set_random_seed(0)
+    task = build_task(get_preset(args.preset))
+    tmp = Path(tempfile.mkdtemp())
+    path = export_saved_model(task, tmp, model_name="kws")
+    x = (0.2 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+
+    fn = tf.saved_model.load(str(path)).signatures["recognize"]
+    for _ in range(20):
+        fn(waveform=tf.constant(x[None]), waveform_length=tf.constant([16000]))
+    local = []
+    for _ in range(args.requests):
+        t0 = time.perf_counter()
+        fn(waveform=tf.constant(x[None]), waveform_length=tf.constant([16000]))["scores"].numpy()
+        local.append(time.perf_counter() - t0)
+
+    req = request(x)
+    rows = {}
+    batching = tmp / "batching.txt"
+    batching.write_text(BatchingParameters(max_batch_size=16, batch_timeout_micros=args.batch_timeout_micros,
+                                           max_enqueued_batches=64, num_batch_threads=args.batch_threads).to_text())
+    for mode, bf in (("unbatched", None), ("batched", batching)):
+        port = free_port()
+        proc = start(tmp / "kws", port, bf)
+        try:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+            lat = latency(stub, req, args.requests) if mode == "unbatched" else None
+            rps, errors = throughput(stub, req, args.seconds)
+            rows[mode] = (lat, rps, errors)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+    l50, l99 = percentiles(local)
+    s50, s99 = percentiles(rows["unbatched"][0])
+    speedup = rows["batched"][1] / rows["unbatched"][1]
+    text = f"""## Serving (`benchmarks/serving_overhead.py`, one run)
+
+Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.preset} (random weights),
+1 s of 16 kHz audio per request, gRPC on 127.0.0.1, server in a subprocess.
+
+| measure | p50 | p99 |
+|---|---|---|
+| in-process `recognize` signature call | {l50:.2f} ms | {l99:.2f} ms |
+| gRPC Predict through `zoo serve` | {s50:.2f} ms | {s99:.2f} ms |
+| **server overhead** | **{s50 - l50:.2f} ms** | **{s99 - l99:.2f} ms** |
+
+| concurrency 16, {args.seconds:.0f} s | requests/s | errors |
+|---|---|---|
+| no batching | {rows['unbatched'][1]:.0f} | {len(rows['unbatched'][2])} |
+| batching (max_batch_size 16, {args.batch_timeout_micros} us timeout, {args.batch_threads} thread(s)) | {rows['batched'][1]:.0f} | {len(rows['batched'][2])} |
+| **speed-up** | **{speedup:.2f}x** | |
+"""
+    print(text)
+    Path(args.output).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
