@@ -15,6 +15,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the hub is read by others (mirrors, servers)
     os.replace(tmp, path)
 
 
@@ -31,7 +32,12 @@ def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dic
             files[name] = {"sha256": sha256_file(dest / name), "size": (dest / name).stat().st_size}
     index_path = hub / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    from zoo.presets import get_preset
+
+    preset = get_preset(preset_name)
     index[preset_name] = {
+        "license": preset.license,
+        "source": f"trained on {preset.data['corpus']} by this project's recipe",
         "files": files,
         "metrics": {k: summary[k] for k in ("test_accuracy", "validation_accuracy", "test_examples",
                                             "train_minutes", "epochs_run", "params", "macs", "machine")},
