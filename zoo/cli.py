@@ -1,5 +1,5 @@
 """The `zoo` command. The CLI is the application layer: it composes zoo/ (the library) with
-training/ (and later export/, serving/), importing them lazily inside each command so that
+training/, export/ and serving/, importing them lazily inside each command so that
 `zoo list` stays fast. Errors a user can fix print one clear line, never a traceback."""
 
 from __future__ import annotations
@@ -151,10 +151,23 @@ def cmd_export(args):
                           version=args.model_version)
 
 
+def cmd_pull(args):
+    from zoo.hub import pull_command
+
+    return pull_command(args.preset, offline=args.offline, hub_url=args.hub_url, quiet=args.quiet)
+
+
+def cmd_hub_serve(args):
+    from zoo.hub import serve_hub
+
+    serve_hub(args.dir, port=args.port, host=args.host)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from zoo import __version__
 
-    parser = argparse.ArgumentParser(prog="zoo", description="Audio model zoo: list, train, evaluate, predict.")
+    parser = argparse.ArgumentParser(prog="zoo", description="Audio model zoo: data, train, evaluate, predict, export, pull, serve, query.")
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -215,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
     p.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("pull", help="verified download of a preset's files into the cache (ZOO_HOME)")
+    p.add_argument("preset")
+    p.add_argument("--offline", action="store_true",
+                   help="no network (also ZOO_OFFLINE=1): verify the cache, or copy from a local hub folder")
+    p.add_argument("--hub-url", help="hub folder or URL (default: ZOO_HUB_URL, else the repository's hub/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_pull)
+
+    hub = sub.add_parser("hub", help="hub tools").add_subparsers(dest="hub_command", required=True)
+    p = hub.add_parser("serve", help="serve a hub folder over HTTP with byte ranges (mirrors, tests)")
+    p.add_argument("dir")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 serves other machines")
+    p.set_defaults(func=cmd_hub_serve)
+
+    # serving/ builds its own parsers; importing them does not load TensorFlow.
+    from serving.cli import add_query_parser, add_serve_parser
+
+    add_serve_parser(sub)  # zoo serve --model_config_file F --port 8500 --rest_api_port 8501
+    add_query_parser(sub)  # zoo query recognize FILE... --target localhost:8500 --model NAME
     return parser
 
 
