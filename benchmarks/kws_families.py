@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # runnable from a checkout without `pip install -e`
 BEGIN, END = "<!-- kws-families:begin -->", "<!-- kws-families:end -->"
 
 

@@ -40,8 +40,11 @@ class Experiment:
     @classmethod
     def from_preset(cls, preset, overrides: dict | None = None) -> "Experiment":
         known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in preset.training.items() if k in known}
-        exp = cls(preset=preset.name, **values)
+        unknown = sorted(set(preset.training) - known)
+        if unknown:
+            raise ConfigError(f"preset {preset.name!r} has unknown training settings", received=unknown,
+                              expected=", ".join(sorted(known - {"preset"})))
+        exp = cls(preset=preset.name, **preset.training)
         return exp.with_overrides(overrides or {})
 
     def with_overrides(self, overrides: dict) -> "Experiment":

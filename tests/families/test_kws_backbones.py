@@ -169,8 +169,14 @@ def test_preset(name):
     protocol = preset["data"]["protocol"]
     labels = {"kws12": kws.KWS12_LABELS, "kws35": kws.KWS35_LABELS}[protocol]
     assert preset["task_config"] == {"labels": labels, "clip_samples": kws.CLIP_SAMPLES}
-    assert set(preset["training"]) == {"epochs", "batch_size", "learning_rate", "weight_decay", "dropout",
-                                       "time_budget_min"}
+    # Every training key is an experiment setting (a typo would otherwise be silently dropped).
+    from dataclasses import fields
+
+    from training.experiment import Experiment
+
+    assert set(preset["training"]) <= {f.name for f in fields(Experiment)}
+    assert {"epochs", "batch_size", "learning_rate", "weight_decay", "dropout",
+            "time_budget_min"} <= set(preset["training"])
     assert set(preset["backbone"]) == {"class_name", "config"}
     config = preset["backbone"]["config"]
     assert (config["num_frames"], config["num_features"]) == (T, F)
