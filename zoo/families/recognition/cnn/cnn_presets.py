@@ -33,10 +33,13 @@ ONE_FSTRIDE4 = {
 }
 
 _PAPER = "Sainath & Parada 2015, Convolutional Neural Networks for Small-footprint Keyword Spotting, Interspeech 2015"
-_BACKBONE = dict(ONE_FSTRIDE4, num_frames=KWS_NUM_FRAMES, num_features=KWS_NUM_FEATURES,
-    conv_filters=[64], linear_units=32, dropout=0.2)
+# cnn-trad-fpool3 slimmed to "small" (24/24 filters, time pooling after the first conv). The
+# one-fstride4 topology (one conv spanning every frame) measured 48% on held-out voices: words sit at
+# random offsets in the clip, and a full-time kernel is not shift-tolerant.
+_BACKBONE = dict(TRAD_FPOOL3, num_frames=KWS_NUM_FRAMES, num_features=KWS_NUM_FEATURES,
+    conv_filters=[24, 24], pool_sizes=[[2, 3], [1, 1]], linear_units=32, dense_units=[128], dropout=0.2)
 _TRAINING = {**KWS_AUGMENT, "epochs": 40, "batch_size": 100, "learning_rate": 1e-3, "weight_decay": 1e-4, "dropout": 0.2,
-    "time_budget_min": 6}
+    "time_budget_min": 8}
 
 PRESETS = [
     dict(
@@ -44,7 +47,7 @@ PRESETS = [
         family="cnn",
         task="recognition",
         task_class="AudioClassifier",
-        description="CNN one-fstride4 (Sainath & Parada 2015) keyword spotter, 12-class protocol,"
+        description="CNN trad-fpool3, slimmed (Sainath & Parada 2015) keyword spotter, 12-class protocol,"
         " trained on speech-commands-synth",
         sample_rate=SAMPLE_RATE,
         frontend=KWS_LOGMEL,
