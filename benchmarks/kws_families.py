@@ -61,6 +61,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     wanted = [p for p in kws_presets() if not args.presets or p.name in args.presets.split(",")]
     if args.train:
+        from training.hub_build import write_model_card
         from training.publish import publish_run
         from training.train import train
 
@@ -68,6 +69,7 @@ def main(argv=None):
             train(p.name, {"output_dir": args.runs})
             if args.publish:
                 publish_run(p.name, Path(args.runs) / p.name)
+                write_model_card(p.name, Path(args.runs) / p.name)
     rows = []
     for p in kws_presets():
         summary = Path(args.runs) / p.name / "summary.json"

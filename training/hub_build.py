@@ -33,7 +33,8 @@ def _limitations(preset) -> list[str]:
     clip = preset.task_config.get("clip_samples")
     if clip:
         out.append(f"Expects {clip / preset.sample_rate:g} s clips of mono audio at {preset.sample_rate} Hz; "
-                   "other rates are resampled by `zoo.audio`, longer inputs need a sliding window.")
+                   "other rates are resampled by `zoo.audio`; a longer file is reduced to its loudest window "
+                   "(one keyword per file): for continuous audio use the streaming export.")
     labels = preset.labels or []
     if labels:
         out.append(f"Recognizes only its {len(labels)} labels; words outside them map to "
