@@ -1,0 +1,33 @@
+"""Every preset shipped in hub/ pulls offline, verified, and reproduces the test metric stored in
+hub/index.json on its corpus' test split (slow: needs the generated corpus, `zoo data make`)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from zoo.presets import read_hub_index
+
+SHIPPED = sorted(read_hub_index())
+DATA_ROOT = Path(os.environ.get("ZOO_DATA", "data"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_pull_offline_then_reproduce_the_stored_metric(name, tmp_path, monkeypatch):
+    import zoo
+    from training.corpora.registry import manifest_path
+    from training.evaluate import evaluate_task
+    from zoo.hub import pull
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    folder = pull(name, offline=True, progress=False)
+    assert (folder / "model.weights.h5").exists()
+    task = zoo.load(name)
+    manifest = manifest_path(task.preset.data["corpus"], DATA_ROOT)
+    if not manifest.exists():
+        pytest.skip(f"corpus not generated: run `zoo data make {task.preset.data['corpus']}` first")
+    metrics = evaluate_task(task, manifest, "test", out_dir=tmp_path / "eval")
+    stored = read_hub_index()[name]["metrics"]
+    assert metrics["num_examples"] == stored["test_examples"]
+    assert metrics["accuracy"] == pytest.approx(stored["test_accuracy"], abs=1e-3)
