@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BEGIN, END = "<!-- export-kws:begin -->", "<!-- export-kws:end -->"
 
 
 def latency(fn, n: int, warmup: int = 5):
@@ -144,7 +142,8 @@ def main(argv=None):
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from kws_families import kws_presets, machine
+    from kws_families import kws_presets
+    from report import machine, write_section
 
     names = [p.name for p in kws_presets() if not args.presets or p.name in args.presets.split(",")]
     results = []
@@ -157,8 +156,7 @@ def main(argv=None):
             manifest = make_corpus(get_preset(name).data["corpus"], args.data_root)
         results.append(bench_preset(name, manifest, args))
         print(table(results[-1:]), flush=True)
-    section = "\n".join([
-        BEGIN,
+    body = "\n".join([
         "## Export: Keras vs SavedModel vs TFLite (batch 1, one thread)",
         "",
         f"Machine: {machine()}; TensorFlow {tf.__version__}. Latency of one 1 s clip (streaming: one 20 ms hop) "
@@ -168,16 +166,8 @@ def main(argv=None):
                                                             else ""),
         "",
         table(results),
-        END,
     ])
-    if not args.no_doc:
-        doc = ROOT / "docs" / "benchmarks.md"
-        text = doc.read_text() if doc.exists() else "# Benchmarks\n\nMeasured tables; each says the machine it ran on.\n"
-        if BEGIN in text:
-            text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-        else:
-            text = text.rstrip() + "\n\n" + section + "\n"
-        doc.write_text(text)
+    section = body if args.no_doc else write_section("export-kws", body)
     print(section)
     return 0
 

@@ -11,33 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without `pip install -e`
-BEGIN, END = "<!-- kws-families:begin -->", "<!-- kws-families:end -->"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from report import machine, write_section  # noqa: E402
 
 
 def kws_presets():
     from zoo.presets import list_presets
 
     return [p for p in list_presets(task="recognition") if p.data.get("protocol") in ("kws12", "kws35")]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, no GPU"
 
 
 def table(rows) -> str:
@@ -78,25 +64,16 @@ def main(argv=None):
     if not rows:
         print("no runs/<preset>/summary.json found: run with --train", file=sys.stderr)
         return 1
-    section = "\n".join([
-        BEGIN,
+    section = write_section("kws-families", "\n".join([
         "## Keyword spotting families (speech-commands-synth, test split = voices never heard in training)",
         "",
         f"Machine: {machine()}; TensorFlow {rows[0][1].get('tensorflow', '?')}. Each preset trained by "
-        "`zoo train PRESET` under its own time budget (see its recipe); accuracy measured by the exported Task "
+        "`zoo train PRESET` under its own time budget (see its recipe); accuracy measured by the Task "
         "(frontend in the graph) on the held-out-voice test split. Reproduce: "
         "`python benchmarks/kws_families.py --train`.",
         "",
         table(rows),
-        END,
-    ])
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n\nMeasured tables; each says the machine it ran on.\n"
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text)
+    ]))
     print(section)
     return 0
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -106,7 +105,7 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--batch-threads", type=int, default=1)
     p.add_argument("--batch-timeout-micros", type=int, default=5000)
-    p.add_argument("--output", default=str(ROOT / "docs" / "benchmarks_serving.md"))
+    p.add_argument("--no-doc", action="store_true", help="print the table, leave docs/benchmarks.md alone")
     args = p.parse_args(argv)
 
     keras.utils.set_random_seed(0)
@@ -144,9 +143,12 @@ def main(argv=None):
     l50, l99 = percentiles(local)
     s50, s99 = percentiles(rows["unbatched"][0])
     speedup = rows["batched"][1] / rows["unbatched"][1]
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from report import machine, write_section
+
     text = f"""## Serving (`benchmarks/serving_overhead.py`, one run)
 
-Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.preset} (random weights),
+Machine: {machine()}; {args.preset} (random weights: latency does not depend on their values),
 1 s of 16 kHz audio per request, gRPC on 127.0.0.1, server in a subprocess.
 
 | measure | p50 | p99 |
@@ -162,7 +164,8 @@ Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {
 | **speed-up** | **{speedup:.2f}x** | |
 """
     print(text)
-    Path(args.output).write_text(text)
+    if not args.no_doc:
+        write_section("serving", text)
     return 0
 
 
