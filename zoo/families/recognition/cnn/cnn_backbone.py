@@ -70,7 +70,9 @@ class CNNBackbone(keras.Model):
         kwargs.setdefault("name", "cnn_backbone")
 
         features = keras.Input(shape=(num_frames, num_features), dtype="float32", name="features")
-        x = keras.layers.Reshape((num_frames, num_features, 1), name="add_channel")(features)
+        # Per-band input normalisation (log-mel values sit far from zero; the paper normalised features).
+        x = keras.layers.BatchNormalization(axis=-1, name="input_norm")(features)
+        x = keras.layers.Reshape((num_frames, num_features, 1), name="add_channel")(x)
         for i in range(n):
             x = keras.layers.Conv2D(conv_filters[i], conv_kernel_sizes[i], strides=conv_strides[i],
                                     activation="relu", name=f"conv{i + 1}")(x)

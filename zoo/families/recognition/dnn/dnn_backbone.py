@@ -42,7 +42,9 @@ class DNNBackbone(keras.Model):
         kwargs.setdefault("name", "dnn_backbone")
 
         features = keras.Input(shape=(num_frames, num_features), dtype="float32", name="features")
-        x = features
+        # Per-band normalisation: log-mel values sit far from zero (silence ~ -14), which stalls a
+        # plain MLP (measured: 35% training accuracy without it).
+        x = keras.layers.BatchNormalization(axis=-1, name="input_norm")(features)
         if time_pool > 1 or feature_pool > 1:
             x = keras.layers.Reshape((num_frames, num_features, 1), name="add_channel")(x)
             x = keras.layers.AveragePooling2D((time_pool, feature_pool), name="stack_pool")(x)
