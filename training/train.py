@@ -48,13 +48,16 @@ def _callbacks(exp: Experiment, run_dir: Path, best_path: Path):
     ]
 
 
-def _discard_stale_backup(exp: Experiment, run_dir: Path) -> None:
-    """Resume only a run of the same experiment; a changed recipe starts fresh (its optimizer state,
-    schedule and history would not fit)."""
+def _discard_stale_backup(exp: Experiment, preset, run_dir: Path) -> None:
+    """Resume only a run of the same experiment on the same model; a changed recipe or architecture
+    starts fresh (its weights, optimizer state, schedule and history would not fit)."""
     import shutil
 
-    saved = run_dir / "experiment.json"
-    stale = not exp.resume or not saved.exists() or json.loads(saved.read_text()) != exp.to_json()
+    fingerprint = json.loads(json.dumps({"experiment": exp.to_json(), "frontend": preset.frontend,
+                                         "backbone": preset.backbone, "task_config": preset.task_config}))
+    saved = run_dir / "fingerprint.json"
+    stale = not exp.resume or not saved.exists() or json.loads(saved.read_text()) != fingerprint
+    saved.write_text(json.dumps(fingerprint, indent=2) + "\n")
     if stale:
         if (run_dir / "backup").exists():
             print(f"starting {exp.preset} fresh: the previous run in {run_dir} used other settings")
@@ -95,7 +98,7 @@ def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) 
     exp = Experiment.from_preset(preset, overrides)
     run_dir = exp.run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
-    _discard_stale_backup(exp, run_dir)
+    _discard_stale_backup(exp, preset, run_dir)
     exp.save(run_dir / "experiment.json")
     keras.utils.set_random_seed(exp.seed)
 
