@@ -8,7 +8,6 @@ import argparse
 import logging
 import signal
 import threading
-import time
 from concurrent import futures
 
 from serving.config import ModelConfig, read_batching_parameters_file, read_model_config_file, BatchingParameters
