@@ -114,3 +114,35 @@ def write_model_card(preset_name: str, run_dir, docs_dir="docs/models", hub=None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(build_model_card(preset_name, run_dir, hub=hub))
     return path
+
+
+def build_presets(names, *, retrain: bool = False, runs_dir="runs", export_dir="exports", data_root="data",
+                  docs_dir="docs/models", hub=None, export: bool = True) -> list[dict]:
+    """`zoo hub build`: per preset, train by its recipe (or reuse runs/<preset>/ when it holds a finished
+    run of the same preset), publish weights + metrics just measured into the hub index, write its model
+    card, and export SavedModel (+stream) and TFLite float32/int8 behind their parity gates."""
+    from export.cli import export_command
+    from training.publish import publish_run
+    from training.train import train
+
+    entries = []
+    for name in names:
+        get_preset(name)  # unknown names fail before any work
+        run_dir = Path(runs_dir) / name
+        summary = run_dir / "summary.json"
+        reusable = summary.exists() and json.loads(summary.read_text()).get("preset") == name
+        if retrain or not reusable:
+            train(name, {"output_dir": str(runs_dir), "data_root": str(data_root)})
+        else:
+            print(f"{name}: reusing the finished run in {run_dir} (pass --retrain to train again)")
+        entry = publish_run(name, run_dir, hub=hub)
+        write_model_card(name, run_dir, docs_dir=docs_dir, hub=hub)
+        if export:
+            weights = str(run_dir / "model.weights.h5")
+            export_command(name, "saved_model", "float32", True, Path(export_dir) / "saved_model", weights=weights,
+                           data_root=data_root)
+            for precision in ("float32", "int8"):
+                export_command(name, "tflite", precision, False, Path(export_dir) / "tflite", weights=weights,
+                               data_root=data_root)
+        entries.append(entry)
+    return entries

@@ -164,6 +164,15 @@ def cmd_hub_serve(args):
     return 0
 
 
+def cmd_hub_build(args):
+    _quiet_tf()
+    from training.hub_build import build_presets
+
+    build_presets(args.presets, retrain=args.retrain, runs_dir=args.runs_dir, export_dir=args.export_dir,
+                  data_root=args.data_root, export=not args.no_export)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from zoo import __version__
 
@@ -243,6 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 serves other machines")
     p.set_defaults(func=cmd_hub_serve)
+    p = hub.add_parser("build", help="train (or reuse a finished run), evaluate, publish, card and export presets")
+    p.add_argument("presets", nargs="+")
+    p.add_argument("--retrain", action="store_true", help="train even when runs/PRESET holds a finished run")
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--export-dir", default="exports")
+    p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
+    p.add_argument("--no-export", action="store_true", help="publish and write the card only")
+    p.set_defaults(func=cmd_hub_build)
 
     # serving/ builds its own parsers; importing them does not load TensorFlow.
     from serving.cli import add_query_parser, add_serve_parser
