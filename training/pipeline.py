@@ -13,7 +13,6 @@ across runs and across any parallelism (maps run with deterministic=True).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Sequence
 
@@ -21,35 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from training.augment import Augmenter
+from training.manifest import read_manifest
 from training.labels import SPLITS, class_counts, select_rows
 from zoo.errors import ConfigError, DataError
 
 AUTOTUNE = tf.data.AUTOTUNE
-_REQUIRED_KEYS = ("path", "label", "split")
-
-
-def read_manifest(manifest_path: str | os.PathLike) -> list[dict]:
-    """Rows of a JSONL manifest (blank lines skipped); paths stay relative to the manifest's folder."""
-    manifest_path = os.fspath(manifest_path)
-    if not os.path.isfile(manifest_path):
-        raise DataError("manifest not found", received=manifest_path, expected="a JSONL manifest file",
-                        fix="generate the corpus first, e.g. `zoo data make speech-commands-synth`")
-    rows = []
-    with open(manifest_path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"manifest line {number} is not valid JSON ({e.msg})", received=line[:80],
-                                expected="one JSON object per line", fix="regenerate the manifest") from None
-            if not isinstance(row, dict) or any(k not in row for k in _REQUIRED_KEYS):
-                raise DataError(f"manifest line {number} lacks required keys", received=line[:80],
-                                expected=f"an object with keys {list(_REQUIRED_KEYS)}",
-                                fix="regenerate the manifest")
-            rows.append(row)
-    return rows
 
 
 def _resolve(manifest_path, row) -> str:
