@@ -48,3 +48,25 @@ KWS_AUGMENT = {
     "time_mask_param": 5,
     "freq_mask_param": 5,
 }
+
+
+def kws_preset(*, name, family, description, backbone_class, backbone_config, training, paper, protocol="kws12"):
+    """A keyword-spotting preset (plain data, DESIGN.md 4.5): the parts every KWS family shares
+    (frontend, labels, corpus, augmentation recipe, license) filled in once, here."""
+    labels = {"kws12": KWS12_LABELS, "kws35": KWS35_LABELS}[protocol]
+    return dict(
+        name=name,
+        family=family,
+        task="recognition",
+        task_class="AudioClassifier",
+        description=description,
+        sample_rate=SAMPLE_RATE,
+        frontend=KWS_LOGMEL,
+        backbone={"class_name": backbone_class,
+                  "config": {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, **backbone_config}},
+        task_config={"labels": labels, "clip_samples": CLIP_SAMPLES},
+        data={"corpus": "speech-commands-synth", "protocol": protocol},
+        training={**KWS_AUGMENT, **training},
+        paper=paper,
+        license="Apache-2.0",
+    )
