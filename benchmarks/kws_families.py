@@ -34,7 +34,7 @@ def table(rows) -> str:
         body.append([p.family, f"`{p.name}`", p.data["protocol"], f"{s['params']:,}", f"{s['macs'] / 1e6:.2f} M",
                      f"{s['test_accuracy']:.2%}", f"{s['validation_accuracy']:.2%}", f"{s['train_minutes']:.1f}",
                      s["epochs_run"]])
-    return markdown_table(["family", "preset", "protocol", "params", "MACs / 1 s clip", "test acc (held-out voices)",
+    return markdown_table(["family", "preset", "protocol", "params (task)", "MACs / 1 s clip (backbone)", "test acc (held-out voices)",
                            "val acc", "train min", "epochs"], body)
 
 
