@@ -27,7 +27,7 @@ def _fmt_pct(x) -> str:
 def _limitations(preset) -> list[str]:
     out = []
     corpus = str(preset.data.get("corpus", ""))
-    if "synth" in corpus:
+    if preset.data.get("synthetic_speech"):
         out.append(f"Trained and tested on `{corpus}`, speech made by text-to-speech voices: accuracy on "
                    "recorded human speech is not measured and will be lower.")
     clip = preset.task_config.get("clip_samples")

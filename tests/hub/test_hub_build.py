@@ -35,6 +35,7 @@ def test_build_reuses_a_finished_run_publishes_and_writes_the_card(tmp_path, cap
     assert index[PRESET]["files"]["model.weights.h5"]["sha256"] == sha256_file(run / "model.weights.h5")
     card = (tmp_path / "docs" / f"{PRESET}.md").read_text()
     assert "50.00 %" in card and index[PRESET]["files"]["model.weights.h5"]["sha256"] in card
+    assert "text-to-speech" in card  # from the preset's data.synthetic_speech, not from its name
 
 
 def test_unknown_preset_fails_before_any_work(tmp_path):

@@ -65,7 +65,8 @@ def kws_preset(*, name, family, description, backbone_class, backbone_config, tr
         backbone={"class_name": backbone_class,
                   "config": {"num_frames": KWS_NUM_FRAMES, "num_features": KWS_NUM_FEATURES, **backbone_config}},
         task_config={"labels": labels, "clip_samples": CLIP_SAMPLES},
-        data={"corpus": "speech-commands-synth", "protocol": protocol},
+        # synthetic_speech: the corpus is text-to-speech; model cards state the limitation from it.
+        data={"corpus": "speech-commands-synth", "protocol": protocol, "synthetic_speech": True},
         training={**KWS_AUGMENT, **training},
         paper=paper,
         license="Apache-2.0",
