@@ -1,0 +1,64 @@
+"""CTC loss (Graves et al. 2006) over batch-major logits, blank id 0, as a function and a Keras loss."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from zoo.losses import _inputs
+
+BLANK_ID = 0
+
+
+def ctc_loss(labels, logits, label_length, logit_length):
+    """Per-utterance negative log-likelihood -log p(labels | logits), float[B].
+
+    Args:
+        labels: int i32[B, U], dense, left-aligned; entries at or after label_length are ignored.
+            Ids are in [1, V); id 0 is the blank and never a label.
+        logits: float32[B, T, V] unnormalised scores (batch-major; softmax taken inside).
+        label_length: int i32[B], number of valid labels per row.
+        logit_length: int i32[B], number of valid frames per row (<= T).
+
+    An utterance whose labels cannot be aligned in logit_length frames (too short for the labels
+    and their mandatory blanks between repeats) gets an infinite loss, as tf.nn.ctc_loss does.
+    """
+    return tf.nn.ctc_loss(labels=tf.cast(labels, tf.int32), logits=logits,
+                          label_length=tf.cast(label_length, tf.int32),
+                          logit_length=tf.cast(logit_length, tf.int32),
+                          logits_time_major=False, blank_index=BLANK_ID)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CTCLoss(keras.losses.Loss):
+    """Keras CTC loss wrapping tf.nn.ctc_loss (logits_time_major=False, blank id 0).
+
+    y_true: labels i32[B, U] padded with `pad_id` (default 0, the blank, which no label uses), or
+        {"labels": i32[B, U], "label_length": i32[B]}. Without label_length the length of a row is
+        its number of entries different from pad_id, so padding must be trailing.
+    y_pred: logits float32[B, T, V], or {"logits": f32[B, T, V], "logit_length": i32[B]}. Without
+        logit_length every frame counts, unless y_pred carries a Keras mask [B, T], whose true
+        entries are counted instead.
+    Returns the per-utterance loss f32[B] reduced by `reduction` (Keras default: mean over the batch).
+
+    Args:
+        pad_id: label padding value (int).
+        name, reduction, dtype: as keras.losses.Loss.
+    """
+
+    def __init__(self, pad_id=0, name="ctc_loss", reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.pad_id = int(pad_id)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return super().__call__(y_true, _inputs.strip_mask(y_pred), sample_weight=sample_weight)
+
+    def call(self, y_true, y_pred):
+        labels, label_length, logits, logit_length = _inputs.unpack(
+            y_true, y_pred, type(self).__name__, self.pad_id)
+        return ctc_loss(labels, logits, label_length, logit_length)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pad_id=self.pad_id)
+        return config
