@@ -13,6 +13,11 @@ Determinism: flite and festival are deterministic. espeak-ng keeps synthesis sta
 utterances (pitch flutter), and piper's VITS noise comes from onnxruntime's generator seeded when
 the voice is created: both give the same audio for the same sequence of calls in a fresh
 process, which is how speech_commands_synth runs them.
+
+Timings: `synthesize_timed` returns the waveform with word and phoneme times in seconds of the
+returned audio where the engine reports them: espeak-ng words and IPA phonemes from the
+library's synchronous events, flite phones (mapped to IPA) from `-psdur` with word boundaries
+from the phone count of each word said alone, festival words from its Word relation, piper none.
 """
 
 from __future__ import annotations
@@ -67,7 +72,22 @@ _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _RATE, _PITCH = 1, 3
 _EE_NOT_FOUND = 2
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+# espeak_Initialize options: phoneme events with IPA names (they do not change the audio).
+_INIT_PHONEME_EVENTS, _INIT_PHONEME_IPA = 0x0001, 0x0002
+_EVENT_END, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):  # espeak_EVENT of speak_lib.h
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", _EventId)]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
 class _EspeakLibrary:
@@ -83,7 +103,8 @@ class _EspeakLibrary:
         self.lib = ctypes.CDLL(name)
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.lib.espeak_Info.restype = ctypes.c_char_p
-        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
+        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None,
+                                                     _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA)
         if self.sample_rate <= 0:
             raise DataError("libespeak-ng failed to initialize", received=f"espeak_Initialize -> {self.sample_rate}",
                             expected="a sample rate", fix="reinstall espeak-ng-data: `sudo apt-get install espeak-ng`")
@@ -91,6 +112,7 @@ class _EspeakLibrary:
         self.version = self.lib.espeak_Info(ctypes.byref(data)).decode()
         self.data_dir = Path(data.value.decode()) if data.value else None
         self._chunks: list[np.ndarray] = []
+        self._events: list[tuple] = []
         self._callback = _CALLBACK(self._collect)  # kept referenced: the library holds the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
         self.synth_lock = threading.Lock()
@@ -105,6 +127,14 @@ class _EspeakLibrary:
     def _collect(self, wav, num_samples, events):
         if wav and num_samples > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())
+        i = 0
+        while events and events[i].type != _EVENT_END:
+            e = events[i]
+            if e.type == _EVENT_WORD:
+                self._events.append(("word", e.sample, e.text_position, e.length))
+            elif e.type == _EVENT_PHONEME:
+                self._events.append(("phoneme", e.sample, bytes(e.id.string).split(b"\0")[0].decode("utf-8", "replace")))
+            i += 1
         return 0
 
     def variants(self) -> list[str]:
@@ -112,6 +142,10 @@ class _EspeakLibrary:
         return sorted(p.name for p in folder.iterdir()) if folder and folder.is_dir() else []
 
     def synthesize(self, voice: str, text: str, wpm: int, pitch: int) -> np.ndarray:
+        return self.synthesize_events(voice, text, wpm, pitch)[0]
+
+    def synthesize_events(self, voice: str, text: str, wpm: int, pitch: int) -> tuple[np.ndarray, list[tuple]]:
+        """Audio and its events: ("word", sample, text position (1-based), length), ("phoneme", sample, ipa)."""
         with self.synth_lock:
             status = self.lib.espeak_SetVoiceByName(voice.encode("utf-8"))
             if status != 0:
@@ -121,14 +155,16 @@ class _EspeakLibrary:
             self.lib.espeak_SetParameter(_RATE, int(wpm), 0)
             self.lib.espeak_SetParameter(_PITCH, int(pitch), 0)
             data = text.encode("utf-8") + b"\0"
-            self._chunks = []
+            self._chunks, self._events = [], []
             status = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
             self.lib.espeak_Synchronize()
             if status != 0:
                 raise DataError("espeak_Synth failed", received=f"status {status} for {text!r}",
                                 expected="0 (EE_OK)", fix="check the text")
             chunks, self._chunks = self._chunks, []
-        return np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
+            events, self._events = self._events, []
+        x = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
+        return x, events
 
 
 class EspeakVoice:
@@ -163,6 +199,58 @@ class EspeakVoice:
         name = self.dialect + (f"+{self.variant}" if self.variant else "")
         x = self._lib.synthesize(name, text, wpm, value)
         return _finish(x, self._lib.sample_rate, self.sample_rate)
+
+    def synthesize_timed(self, text: str, *, rate: float = 1.0, pitch: float = 1.0):
+        """(waveform, sample_rate, words, phonemes): [(word, start_s, end_s)] and [(ipa, start_s, end_s)].
+
+        words is None when espeak-ng's word events do not match the text's words one to one.
+        """
+        rate, pitch = _check_factor(rate, "rate"), _check_factor(pitch, "pitch")
+        wpm = min(450, max(80, round(self.DEFAULT_WPM * rate)))
+        value = min(100, max(0, round(self.DEFAULT_PITCH + self.PITCH_SCALE * math.log(pitch))))
+        name = self.dialect + (f"+{self.variant}" if self.variant else "")
+        x, events = self._lib.synthesize_events(name, text, wpm, value)
+        words, phonemes = espeak_timings(text, events, len(x), self._lib.sample_rate)
+        x, sr = _finish(x, self._lib.sample_rate, self.sample_rate)
+        return x, sr, words, phonemes
+
+
+def espeak_timings(text: str, events, num_samples: int, sample_rate: int):
+    """Word and phoneme times (s) from espeak-ng events.
+
+    A WORD event marks the start of the pause before its word, so the word starts at its first
+    phoneme; a phoneme ends at the next phoneme or pause event (a WORD event can come before the
+    previous word's last phoneme has ended) or at the end of the audio.
+    """
+    import re
+
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    phonemes, spans = [], []  # spans: [token index, first phoneme index, phoneme count]
+    current, open_phoneme = None, False
+    for event in events:
+        kind, sample = event[0], event[1]
+        if open_phoneme and kind == "phoneme":
+            phonemes[-1][2] = sample
+            open_phoneme = False
+        if kind == "word":
+            position = event[2] - 1  # 1-based character position
+            index = next((i for i, (a, b, _) in enumerate(tokens) if a <= position < b), None)
+            spans.append([index, len(phonemes), 0])
+            current = spans[-1]
+        elif event[2]:  # a named phoneme (an empty name is a pause)
+            phonemes.append([event[2], sample, sample])
+            open_phoneme = True
+            if current is not None:
+                current[2] += 1
+    if open_phoneme:
+        phonemes[-1][2] = num_samples
+    phoneme_rows = [(p, a / sample_rate, b / sample_rate) for p, a, b in phonemes]
+    indices = [s[0] for s in spans if s[2] > 0]
+    if indices != list(range(len(tokens))):
+        return None, phoneme_rows
+    words = [(tokens[i][2], phonemes[first][1] / sample_rate, phonemes[first + n - 1][2] / sample_rate)
+             for i, first, n in spans if n > 0]
+    return words, phoneme_rows
 
 
 # --- flite (CLI) ------------------------------------------------------------------------------
@@ -209,6 +297,66 @@ class FliteVoice:
             x, sr = _read_wav(out)
         return _finish(x, sr, self.sample_rate, speedup)
 
+    # CMU phones (flite's US lexicon) -> IPA; pau is silence.
+    IPA = {"aa": "ɑ", "ae": "æ", "ah": "ʌ", "ao": "ɔ", "aw": "aʊ", "ax": "ə", "axr": "ɚ", "ay": "aɪ", "b": "b",
+           "ch": "tʃ", "d": "d", "dh": "ð", "eh": "ɛ", "er": "ɝ", "ey": "eɪ", "f": "f", "g": "ɡ", "hh": "h",
+           "ih": "ɪ", "iy": "i", "jh": "dʒ", "k": "k", "l": "l", "m": "m", "n": "n", "ng": "ŋ", "ow": "oʊ",
+           "oy": "ɔɪ", "p": "p", "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t", "th": "θ", "uh": "ʊ", "uw": "u",
+           "v": "v", "w": "w", "y": "j", "z": "z", "zh": "ʒ"}
+    _phone_counts: dict = {}  # (voice, word) -> phones of the word said alone (per process)
+
+    def _word_phone_counts(self, words: list[str]) -> list[int]:
+        missing = sorted({w for w in words if (self.name, w) not in self._phone_counts})
+        if missing:  # one run: each word its own sentence, so pauses separate their phones
+            done = subprocess.run([self.binary, "-voice", self.name, "-ps", "-o", "none", "-t",
+                                   " ".join(f"{w}." for w in missing)], capture_output=True, text=True, timeout=60)
+            lines = [g.split() for g in " ".join(done.stdout.split()).split("pau") if g.strip()]
+            if done.returncode != 0 or len(lines) != len(missing):
+                raise DataError(f"flite -ps failed for voice {self.name}", received=done.stdout.strip()[-300:],
+                                expected="one phone line per word", fix="check `flite -lv` lists the voice")
+            for w, line in zip(missing, lines):
+                self._phone_counts[(self.name, w)] = sum(1 for ph in line if ph != "pau")
+        return [self._phone_counts[(self.name, w)] for w in words]
+
+    def synthesize_timed(self, text: str, *, rate: float = 1.0, pitch: float = 1.0):
+        """(waveform, sample_rate, words, phonemes) from `flite -psdur` (phone end times).
+
+        Words take consecutive phones by their count said alone; words is None where the counts
+        do not add up to the sentence's phones (a context-dependent pronunciation).
+        """
+        rate, pitch = _check_factor(rate, "rate"), _check_factor(pitch, "pitch")
+        f0 = self.F0_MEAN[self.name]
+        speedup = 1.0 if f0 else pitch
+        cmd = [self.binary, "-voice", self.name, "-psdur", "--setf", f"duration_stretch={speedup / rate:.6f}"]
+        if f0:
+            cmd += ["--setf", f"int_f0_target_mean={f0 * pitch:.3f}"]
+        with tempfile.TemporaryDirectory(prefix="zoo-flite-") as tmp:
+            out = Path(tmp) / "out.wav"
+            done = subprocess.run(cmd + ["-t", text, "-o", str(out)], capture_output=True, text=True, timeout=60)
+            if done.returncode != 0 or not out.exists():
+                raise DataError(f"flite failed for voice {self.name}", received=done.stderr.strip()[-300:],
+                                expected="a WAV file", fix="check `flite -lv` lists the voice")
+            x, sr = _read_wav(out)
+        phones, start = [], 0.0
+        for item in done.stdout.split():
+            name, _, end = item.rpartition(":")
+            if not name:
+                continue
+            end = float(end) / speedup
+            if name != "pau":
+                phones.append((self.IPA.get(name, name), start, end))
+            start = end
+        tokens = text.split()
+        counts = self._word_phone_counts(tokens)
+        words = None
+        if sum(counts) == len(phones) and all(counts):
+            words, first = [], 0
+            for w, n in zip(tokens, counts):
+                words.append((w, phones[first][1], phones[first + n - 1][2]))
+                first += n
+        x, sr = _finish(x, sr, self.sample_rate, speedup)
+        return x, sr, words, phones
+
 
 # --- festival (batch scripts) -----------------------------------------------------------------
 
@@ -238,7 +386,7 @@ class FestivalVoice:
         if self.binary is None:
             raise _missing("festival", "festival")
 
-    def _commands(self, text: str, rate: float, pitch: float, out: Path) -> tuple[str, float]:
+    def _commands(self, text: str, rate: float, pitch: float, out: Path, timed: int | None = None) -> tuple[str, float]:
         if self.name == "kal_diphone":
             mean, std = self.KAL_F0
             setup = (f"(Parameter.set 'Duration_Stretch {1.0 / rate:.6f})\n"
@@ -250,19 +398,38 @@ class FestivalVoice:
             setup = ("(set! hts_engine_params (append cmu_us_slt_arctic_hts::hts_engine_params"
                      f" (list (list \"-r\" {rate / speedup:.6f}))))\n")
         say = f"(utt.save.wave (utt.synth (Utterance Text {_scheme_string(text)})) {_scheme_string(str(out))} 'riff)\n"
+        if timed is not None:  # keep the utterance, print "ZOOW <index> <word> <start> <end>" per word, save it
+            say = (f"(set! zoo_utt (utt.synth (Utterance Text {_scheme_string(text)})))\n"
+                   "(mapcar (lambda (w) (format t \"ZOOW %d %s %f %f\\n\" " f"{int(timed)}"
+                   " (item.name w) (item.feat w \"word_start\") (item.feat w \"word_end\")))"
+                   " (utt.relation.items zoo_utt 'Word))\n"
+                   f"(utt.save.wave zoo_utt {_scheme_string(str(out))} 'riff)\n")
         return setup + say, speedup
 
     def synthesize_batch(self, items) -> list[tuple[np.ndarray, int]]:
         """[(text, rate, pitch), ...] -> [(waveform, sample_rate), ...] from one festival run."""
+        return [(x, sr) for x, sr, _ in self._batch(items, timed=False)]
+
+    def synthesize_batch_timed(self, items) -> list[tuple]:
+        """[(text, rate, pitch), ...] -> [(waveform, sample_rate, words), ...], words [(word, start_s, end_s)]
+        from festival's Word relation (no phonemes: festival's phone set is not IPA)."""
+        return self._batch(items, timed=True)
+
+    def synthesize_timed(self, text: str, *, rate: float = 1.0, pitch: float = 1.0):
+        """(waveform, sample_rate, words, None)."""
+        x, sr, words = self._batch([(text, rate, pitch)], timed=True)[0]
+        return x, sr, words, None
+
+    def _batch(self, items, timed: bool) -> list[tuple]:
         items = [(t, _check_factor(r, "rate"), _check_factor(p, "pitch")) for t, r, p in items]
         if not items:
             return []
         with tempfile.TemporaryDirectory(prefix="zoo-festival-") as tmp:
             script, speedups = [f"(voice_{self.name})\n"], []
             for i, (text, rate, pitch) in enumerate(items):
-                body, speedup = self._commands(text, rate, pitch, Path(tmp) / f"{i}.wav")
-                script.append(body)
+                body, speedup = self._commands(text, rate, pitch, Path(tmp) / f"{i}.wav", i if timed else None)
                 speedups.append(speedup)
+                script.append(body)
             (Path(tmp) / "run.scm").write_text("".join(script), encoding="utf-8")
             done = subprocess.run([self.binary, "--batch", str(Path(tmp) / "run.scm")], capture_output=True,
                                   text=True, timeout=60 + 5 * len(items))
@@ -271,10 +438,17 @@ class FestivalVoice:
                     raise _missing(f"festival voice {self.name}", self.PACKAGES[self.name])
                 raise DataError(f"festival failed for voice {self.name}", received=done.stderr.strip()[-300:],
                                 expected="one WAV per text", fix="run the script by hand: festival --batch run.scm")
+            words: dict[int, list] = {i: [] for i in range(len(items))}
+            for line in done.stdout.splitlines():
+                parts = line.split()
+                if timed and len(parts) == 5 and parts[0] == "ZOOW":
+                    i = int(parts[1])
+                    words[i].append((parts[2], float(parts[3]) / speedups[i], float(parts[4]) / speedups[i]))
             results = []
             for i, speedup in enumerate(speedups):
                 x, sr = _read_wav(Path(tmp) / f"{i}.wav")
-                results.append(_finish(x, sr, self.sample_rate, speedup))
+                x, sr = _finish(x, sr, self.sample_rate, speedup)
+                results.append((x, sr, words[i] if timed and words[i] else None))
         return results
 
     def synthesize(self, text: str, *, rate: float = 1.0, pitch: float = 1.0) -> tuple[np.ndarray, int]:
