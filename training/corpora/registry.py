@@ -12,6 +12,22 @@ CORPORA = {
         "training.corpora.speech_commands_synth:make_speech_commands_synth",
         "35 Speech Commands words + silence, spoken by espeak-ng/flite/festival/piper voices, split by voice",
     ),
+    "speech-mixtures-2spk": (
+        "training.corpora.speech_mixtures:make_speech_mixtures",
+        "two-speaker mixtures (wsj0-2mix style, 8 kHz, min mode) of speech-commands-synth voices, split by voice",
+    ),
+    "speech-mixtures-2spk-reverb": (
+        "training.corpora.speech_mixtures:make_speech_mixtures_reverb",
+        "the two-speaker mixtures in ShoeBox rooms; targets are the direct-path sources",
+    ),
+    "noisy-speech": (
+        "training.corpora.noisy_speech:make_noisy_speech",
+        "16 kHz speech + recorded/colored noise at -5..20 dB SNR, half in rooms (noises split by recording)",
+    ),
+    "array-mixtures": (
+        "training.corpora.array_mixtures:make_array_mixtures",
+        "4-mic linear/circular array mixtures of 1-2 speakers + point/diffuse noise, with DOAs (16 kHz)",
+    ),
 }
 
 
