@@ -12,6 +12,10 @@ CORPORA = {
         "training.corpora.speech_commands_synth:make_speech_commands_synth",
         "35 Speech Commands words + silence, spoken by espeak-ng/flite/festival/piper voices, split by voice",
     ),
+    "speech-sentences-synth": (
+        "training.corpora.speech_sentences_synth:make_speech_sentences_synth",
+        "spoken commands, numbers, dates, times and free text with word/phoneme timings, same voices, split by voice",
+    ),
     "speech-mixtures-2spk": (
         "training.corpora.speech_mixtures:make_speech_mixtures",
         "two-speaker mixtures (wsj0-2mix style, 8 kHz, min mode) of speech-commands-synth voices, split by voice",
