@@ -1,0 +1,58 @@
+"""WER/CER and the per-utterance breakdown against hand-computed edit counts."""
+
+import pytest
+
+from zoo.errors import ConfigError
+from zoo.metrics.asr import UtteranceErrors, cer, char_errors, wer, word_errors
+
+REFS = ["the cat sat on the mat", "hello world", "a b c"]
+HYPS = ["the cat sit on mat", "hello  big world ", "a b c"]
+# utt 0: sat->sit (S), "the" deleted (D): 6 words, 2 errors
+# utt 1: "big" inserted (I): 2 words, 1 error (extra spaces ignored)
+# utt 2: exact: 3 words
+
+
+def test_corpus_wer_by_hand():
+    assert wer(REFS, HYPS) == pytest.approx(3 / 11)
+    assert wer("a b", "a b") == 0.0
+    assert wer(["a"], ["b c d"]) == pytest.approx(3.0)  # can exceed 1
+
+
+def test_word_breakdown_by_hand():
+    rows = word_errors(REFS, HYPS)
+    assert [(r.hits, r.substitutions, r.deletions, r.insertions) for r in rows] == \
+        [(4, 1, 1, 0), (2, 0, 0, 1), (3, 0, 0, 0)]
+    assert [r.reference_length for r in rows] == [6, 2, 3]
+    assert rows[0].error_rate == pytest.approx(2 / 6) and rows[1].error_rate == pytest.approx(0.5)
+    assert rows[1].reference == "hello world" and rows[1].hypothesis == "hello  big world "
+    assert sum(r.errors for r in rows) / sum(r.reference_length for r in rows) == wer(REFS, HYPS)
+
+
+def test_cer_and_character_breakdown_by_hand():
+    # "kitten" -> "sitting": k->s, e->i (S, S), g inserted: 3 edits over 6 characters.
+    assert cer(["kitten"], ["sitting"]) == pytest.approx(3 / 6)
+    rows = char_errors(["kitten", "ab c"], ["sitting", "abc"])
+    assert (rows[0].substitutions, rows[0].insertions, rows[0].deletions) == (2, 1, 0)
+    assert (rows[1].hits, rows[1].deletions, rows[1].reference_length) == (3, 1, 4)  # the space
+    assert cer(["kitten", "ab c"], ["sitting", "abc"]) == pytest.approx(4 / 10)
+
+
+def test_empty_reference_and_hypothesis():
+    rows = word_errors(["", "a b"], ["x y", ""])
+    assert (rows[0].insertions, rows[0].reference_length, rows[0].error_rate) == (2, 0, 2.0)
+    assert (rows[1].deletions, rows[1].error_rate) == (2, 1.0)
+    assert UtteranceErrors("", "", 0, 0, 0, 0).error_rate == 0.0
+    assert wer(["a b", ""], ["a b", "x"]) == pytest.approx(1 / 2)
+
+
+def test_mismatched_or_bad_inputs_are_clear_errors():
+    with pytest.raises(ConfigError, match="2 references, 1 hypotheses"):
+        wer(["a", "b"], ["a"])
+    with pytest.raises(ConfigError, match="differ in length"):
+        char_errors(["a"], ["a", "b"])
+    with pytest.raises(ConfigError, match="no utterances"):
+        cer([], [])
+    with pytest.raises(ConfigError, match="index 1"):
+        word_errors(["a", "b"], ["a", [1, 2]])
+    with pytest.raises(ConfigError, match="list of strings"):
+        wer(["a"], 3)
