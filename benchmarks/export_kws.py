@@ -81,12 +81,13 @@ def bench_preset(name, manifest, args):
         med, p99 = latency(lambda: fn(waveform=x1t, waveform_length=length), args.runs)
         rows.append(dict(artifact="SavedModel recognize", bytes=dir_bytes(path), median=med, p99=p99,
                          accuracy=acc(sm_scores)))
-    for precision in ("float32", "int8"):
-        content = tflite.convert(task, precision, representative=rep)
+    for precision, per_channel in (("float32", True), ("int8", True), ("int8", False)):
+        content = tflite.convert(task, precision, representative=rep, per_channel=per_channel)
         runner = tflite.Runner(content, num_threads=1)
         med, p99 = latency(lambda: runner(waveform=x1), args.runs)
         mem = tflite.memory_report(content)
-        rows.append(dict(artifact=f"TFLite {precision}", bytes=len(content), median=med, p99=p99,
+        label = f"TFLite {precision}" + ("" if per_channel else " per-tensor")
+        rows.append(dict(artifact=label, bytes=len(content), median=med, p99=p99,
                          accuracy=acc(runner.scores(waves)), activations=mem["activation_peak"]))
     streamer = make_streamer(task)
     for precision in ("float32", "int8"):
@@ -166,7 +167,8 @@ def main(argv=None):
         "",
         f"Machine: {machine()}; TensorFlow {tf.__version__}. Latency of one 1 s clip (streaming: one 20 ms hop) "
         f"over {args.runs} runs; TFLite via ai-edge-litert (XNNPACK, 1 thread); int8 keeps the log-mel frontend "
-        "in float. Peak activations = largest set of simultaneously live tensors (export.tflite.memory_report). "
+        "in float (its mel filterbank stored as band blocks); int8 uses per-channel weight scales, \"per-tensor\" "
+        "one scale per tensor (`zoo export --per-tensor`). Peak activations = largest set of simultaneously live tensors (export.tflite.memory_report). "
         "Reproduce: `python benchmarks/export_kws.py`." + (" RANDOM WEIGHTS (smoke run)." if args.random_weights
                                                             else ""),
         "",

@@ -68,7 +68,8 @@ def convert(job_dir: str) -> bytes:
         deny = frontend_nodes(model, job["frontend_scope"]) if job["frontend_scope"] else []
         with open(os.path.join(job_dir, "denylist.json"), "w") as f:
             json.dump(deny, f)
-        model = lite_convert.mlir_quantize(model, fully_quantize=False, denylisted_nodes=deny or None)
+        model = lite_convert.mlir_quantize(model, fully_quantize=False, denylisted_nodes=deny or None,
+                                           disable_per_channel=not job.get("per_channel", True))
     return model
 
 

@@ -81,12 +81,15 @@ def export_saved_model_gated(task, output: Path, *, streaming=False, version=1) 
 
 
 def export_tflite_gated(task, output: Path, precision: str, *, streaming=False, representative=None,
-                        eval_waves=None, eval_labels=None) -> Path:
+                        eval_waves=None, eval_labels=None, per_channel=True) -> Path:
     from export import parity, tflite
     from export.saved_model import endpoint_schema
 
     stem = f"{task.name}{'_stream' if streaming else ''}_{precision}"
-    content = tflite.convert(task, precision, representative=representative, streaming=streaming)
+    if precision == "int8" and not per_channel:
+        stem += "_per_tensor"
+    content = tflite.convert(task, precision, representative=representative, streaming=streaming,
+                             per_channel=per_channel)
     probes = parity.probe_waveforms(task)
     results = []
     if precision in parity.TOL_TFLITE:
@@ -116,6 +119,7 @@ def export_tflite_gated(task, output: Path, precision: str, *, streaming=False, 
 
     schema = endpoint_schema(task, None)
     meta = {"format": "tflite", "precision": precision, "streaming": streaming, "preset": task.name,
+            "int8_scales": ("per_channel" if per_channel else "per_tensor") if precision == "int8" else None,
             "sample_rate": task.sample_rate, "labels": list(task.labels), "signature": "serve",
             "inputs": ["audio + state (see export/streaming.py)"] if streaming else
             [{"name": "waveform", "dtype": "float32", "shape": [1, task.clip_samples]}],
@@ -126,7 +130,7 @@ def export_tflite_gated(task, output: Path, precision: str, *, streaming=False, 
 
 
 def export_command(preset, format, precision, streaming, output, weights=None, *, manifest=None,
-                   data_root="data", scale="full", version=1, eval_limit=None) -> int:
+                   data_root="data", scale="full", version=1, eval_limit=None, per_channel=True) -> int:
     """Export `preset` (hub weights, or the `weights` file) after its gates pass; 0 on success.
 
     Raises zoo.errors.ExportError when the artifact fails a gate (nothing is written but the
@@ -136,6 +140,9 @@ def export_command(preset, format, precision, streaming, output, weights=None, *
 
     if format not in FORMATS:
         raise ExportError("unknown export format", received=format, expected=" | ".join(FORMATS))
+    if not per_channel and precision != "int8":
+        raise ExportError("per-tensor scales apply to int8 only", received=f"--precision {precision}",
+                          expected="--precision int8 with --per-tensor", fix="drop --per-tensor")
     if format == "saved_model" and precision not in (None, "float32"):
         raise ExportError("SavedModels are exported in float32", received=precision, expected="float32",
                           fix="use --format tflite for float16 / dynamic / int8")
@@ -149,6 +156,6 @@ def export_command(preset, format, precision, streaming, output, weights=None, *
         if precision in ("int8", "dynamic"):
             rep, waves, labels = _eval_data(task, precision, manifest, data_root, scale, eval_limit)
         path = export_tflite_gated(task, output, precision, streaming=streaming, representative=rep,
-                                   eval_waves=waves, eval_labels=labels)
+                                   eval_waves=waves, eval_labels=labels, per_channel=per_channel)
     print(f"exported {preset} -> {path} (parity gates passed)", file=sys.stdout)
     return 0

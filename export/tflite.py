@@ -67,7 +67,7 @@ def representative_stream_inputs(streamer, waveforms, max_samples: int = 400, se
     return {name: v[pick] for name, v in data.items()}
 
 
-def _write_job(task, job: Path, precision, representative, streaming, allow_select_tf_ops):
+def _write_job(task, job: Path, precision, representative, streaming, allow_select_tf_ops, per_channel):
     import keras
     import tensorflow as tf
 
@@ -105,16 +105,19 @@ def _write_job(task, job: Path, precision, representative, streaming, allow_sele
         np.savez(job / "representative.npz", **data)
     with open(job / "job.json", "w") as f:
         json.dump({"precision": precision, "allow_select_tf_ops": bool(allow_select_tf_ops),
-                   "frontend_scope": task.frontend.name, "input_names": names}, f)
+                   "frontend_scope": task.frontend.name, "input_names": names,
+                   "per_channel": bool(per_channel)}, f)
 
 
 def convert(task, precision: str = "float32", *, representative=None, streaming: bool = False,
-            allow_select_tf_ops: bool = False, timeout_s: float = 900.0) -> bytes:
+            allow_select_tf_ops: bool = False, timeout_s: float = 900.0, per_channel: bool = True) -> bytes:
     """Convert `task` to a .tflite flatbuffer (batch 1, fixed shapes, signature "serve").
 
     Whole-clip models take `waveform` f32[1, clip_samples] and return `scores`; streaming models
     (streaming=True) take `audio` f32[1, hop] plus the state tensors of export.streaming and return
-    `scores`, `label_ids` and the next state under the same names.
+    `scores`, `label_ids` and the next state under the same names. per_channel (int8 only):
+    per-channel weight scales (default; most accurate) or one scale per tensor (smaller file:
+    no per-channel scale/zero-point tables; the accuracy gate judges the loss).
     """
     if precision not in PRECISIONS:
         raise ExportError("unknown TFLite precision", received=precision, expected=" | ".join(PRECISIONS))
@@ -124,7 +127,7 @@ def convert(task, precision: str = "float32", *, representative=None, streaming:
     task = tflite_ready(task)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
         job = Path(tmp)
-        _write_job(task, job, precision, representative, streaming, allow_select_tf_ops)
+        _write_job(task, job, precision, representative, streaming, allow_select_tf_ops, per_channel)
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         root = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

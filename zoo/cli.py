@@ -148,7 +148,7 @@ def cmd_export(args):
 
     return export_command(args.preset, args.format, args.precision, args.streaming, args.output,
                           weights=args.weights, data_root=args.data_root, scale=args.scale,
-                          version=args.model_version)
+                          version=args.model_version, per_channel=not args.per_tensor)
 
 
 def cmd_pull(args):
@@ -231,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=["saved_model", "tflite"])
     p.add_argument("--precision", default="float32", choices=["float32", "float16", "dynamic", "int8"])
     p.add_argument("--streaming", action="store_true", help="stream endpoint / model: one 20 ms hop per call")
+    p.add_argument("--per-tensor", action="store_true",
+                   help="int8: one scale per weight tensor (smaller file; the accuracy gate judges the loss)")
     p.add_argument("--output", required=True)
     p.add_argument("--weights", help="weights file instead of the hub's")
     p.add_argument("--model-version", type=int, default=1, help="SavedModel version folder")

@@ -161,6 +161,51 @@ def matmul_last(x, matrix: np.ndarray):
     return tf.tensordot(x, tf.constant(matrix, dtype=tf.float32), axes=[[x.shape.rank - 1], [0]])
 
 
+# Cost of one extra band block in a converted graph (a slice, a matmul, their tensors), counted
+# in float32 weights; measured on TFLite flatbuffers as ~500-700 bytes per block.
+BLOCK_OVERHEAD_WEIGHTS = 150
+
+
+def band_blocks(matrix: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
+    """Split a banded matrix [K, M] (columns nonzero on a contiguous row range, ranges moving
+    down with the column, e.g. a mel filterbank) into blocks (row_lo, row_hi, col_lo, col_hi,
+    matrix[row_lo:row_hi, col_lo:col_hi]) of consecutive columns that together hold every
+    nonzero. The grouping minimises stored weights plus a per-block overhead (dynamic
+    programming over column splits), so a 257x40 mel matrix (41 KB) becomes ~1.5k weights."""
+    matrix = np.asarray(matrix, np.float32)
+    cols = matrix.shape[1]
+    rows = [np.flatnonzero(matrix[:, j]) for j in range(cols)]
+    lo = [int(r[0]) if r.size else 0 for r in rows]
+    hi = [int(r[-1]) + 1 if r.size else 1 for r in rows]
+
+    def cost(a, b):  # columns a..b-1 in one block
+        return (max(hi[a:b]) - min(lo[a:b])) * (b - a) + BLOCK_OVERHEAD_WEIGHTS
+
+    best = [0.0] + [np.inf] * cols
+    split = [0] * (cols + 1)
+    for b in range(1, cols + 1):
+        for a in range(b):
+            c = best[a] + cost(a, b)
+            if c < best[b]:
+                best[b], split[b] = c, a
+    bounds, b = [], cols
+    while b > 0:
+        bounds.append((split[b], b))
+        b = split[b]
+    blocks = []
+    for a, b in reversed(bounds):
+        r0, r1 = min(lo[a:b]), max(hi[a:b])
+        blocks.append((r0, r1, a, b, matrix[r0:r1, a:b].copy()))
+    return blocks
+
+
+def banded_matmul_last(x, blocks):
+    """x[..., K] @ matrix for a matrix given as band_blocks(matrix): slices of x times small
+    constants, concatenated on the last axis (zeros outside the bands are never stored)."""
+    parts = [matmul_last(x[..., r0:r1], block) for r0, r1, _, _, block in blocks]
+    return parts[0] if len(parts) == 1 else tf.concat(parts, axis=-1)
+
+
 def safe_sqrt(power):
     """sqrt with a zero (not NaN) gradient at 0."""
     return tf.sqrt(tf.maximum(power, TINY))
