@@ -38,7 +38,7 @@ MIN_SEPARATION_DEG = 20.0
 SNR_RANGE_DB = (0.0, 20.0)
 DIFFUSE_SHARE = 0.5
 SPEED_OF_SOUND = 343.0
-DIFFUSE_NFFT = 256
+DIFFUSE_NFFT = 1024
 SCALES = {"full": {"train": 1600, "validation": 200, "test": 200},
           "tiny": {"train": 6, "validation": 3, "test": 3}}
 
