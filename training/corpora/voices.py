@@ -245,12 +245,37 @@ def espeak_timings(text: str, events, num_samples: int, sample_rate: int):
     if open_phoneme:
         phonemes[-1][2] = num_samples
     phoneme_rows = [(p, a / sample_rate, b / sample_rate) for p, a, b in phonemes]
-    indices = [s[0] for s in spans if s[2] > 0]
-    if indices != list(range(len(tokens))):
+    spans = [s for s in spans if s[2] > 0 and s[0] is not None]
+    starts = [s[0] for s in spans]
+    if not spans or starts[0] != 0 or starts != sorted(set(starts)):
         return None, phoneme_rows
-    words = [(tokens[i][2], phonemes[first][1] / sample_rate, phonemes[first + n - 1][2] / sample_rate)
-             for i, first, n in spans if n > 0]
+    # espeak-ng speaks some function words with their neighbour as one word ("on the"): such
+    # tokens share one entry, named by the tokens joined with a space.
+    words = []
+    for k, (i, first, n) in enumerate(spans):
+        stop = spans[k + 1][0] if k + 1 < len(spans) else len(tokens)
+        words.append((" ".join(t[2] for t in tokens[i:stop]), phonemes[first][1] / sample_rate,
+                      phonemes[first + n - 1][2] / sample_rate))
     return words, phoneme_rows
+
+
+def align_words(text: str, items) -> list[tuple] | None:
+    """Engine words [(name, start, end)] onto the text's words: items that together spell one text
+    word are merged (festival says "what's" as "what" + "'s"); None when they do not spell the text."""
+    words, pending = [], []
+    tokens = iter(text.split())
+    token = next(tokens, None)
+    for item in items:
+        if token is None:
+            return None
+        pending.append(item)
+        spelled = "".join(str(p[0]) for p in pending).lower()
+        if spelled == token:
+            words.append((token, pending[0][1], max(p[2] for p in pending)))
+            pending, token = [], next(tokens, None)
+        elif not token.startswith(spelled):
+            return None
+    return words if token is None and not pending else None
 
 
 # --- flite (CLI) ------------------------------------------------------------------------------
@@ -448,7 +473,7 @@ class FestivalVoice:
             for i, speedup in enumerate(speedups):
                 x, sr = _read_wav(Path(tmp) / f"{i}.wav")
                 x, sr = _finish(x, sr, self.sample_rate, speedup)
-                results.append((x, sr, words[i] if timed and words[i] else None))
+                results.append((x, sr, align_words(items[i][0], words[i]) if timed and words[i] else None))
         return results
 
     def synthesize(self, text: str, *, rate: float = 1.0, pitch: float = 1.0) -> tuple[np.ndarray, int]:
