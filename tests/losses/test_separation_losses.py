@@ -85,7 +85,8 @@ def test_pit_three_sources_and_pairwise_matrix():
     y = _sources(rng, batch=6, s=3, t=1000)
     perms = list(itertools.permutations(range(3)))
     truth = np.array([perms[b] for b in range(6)])  # a different permutation per example
-    est = np.stack([y[b, np.argsort(truth[b])] for b in range(6)]) + 0.1 * rng.standard_normal(y.shape).astype(np.float32)
+    est = np.stack([y[b, np.argsort(truth[b])] for b in range(6)])
+    est += 0.1 * rng.standard_normal(y.shape).astype(np.float32)
     pit = PermutationInvariantLoss("mean_squared_error")
     np.testing.assert_array_equal(pit.best_permutation(y, est).numpy(), truth)
     matrix = pit.pairwise(y, est).numpy()

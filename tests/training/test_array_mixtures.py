@@ -28,7 +28,8 @@ def inputs(tmp_path_factory):
                 t = np.arange(n) / 16000
                 f0 = 95.0 + 30 * int(voice[1:]) + 7 * w
                 clip = np.zeros(16000, np.float32)
-                clip[2000 : 2000 + n] = 0.3 * np.hanning(n) * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 8))
+                word = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 8))
+                clip[2000 : 2000 + n] = 0.3 * np.hanning(n) * word
                 rel = f"audio/w{w}/{voice}.wav"
                 write_audio(folder / rel, clip, 16000)
                 rows.append({"path": rel, "label": f"w{w}", "split": split, "speaker": voice, "engine": "festival",

@@ -154,14 +154,17 @@ def make_array_unit(unit: dict, state: dict) -> dict:
     sm.write_pcm(out_dir / rel["noise"], noise0, sr)
     for path, part in zip(sources, parts):
         sm.write_pcm(out_dir / path, part, sr)
-    room.update({"rir_seconds": sm.RIR_SECONDS, "noise_source": noise_pos[0].round(4).tolist() if len(noise_pos) else None})
+    room.update({"rir_seconds": sm.RIR_SECONDS,
+                 "noise_source": noise_pos[0].round(4).tolist() if len(noise_pos) else None})
     return {"path": rel["mix"], "sources": sources, "noise": rel["noise"], "split": split, "index": i,
             "num_speakers": count, "speakers": speakers, "words": [u[1] for u in utts],
-            "speech_clips": [u[2] for u in utts], "snr_db": round(snr, 3), "sir_db": round(sir, 3) if count == 2 else None,
+            "speech_clips": [u[2] for u in utts], "snr_db": round(snr, 3),
+            "sir_db": round(sir, 3) if count == 2 else None,
             "mixture_rms_db": round(sm.rms_db(g * (speech[0] + noise[0])), 3), "gain": round(float(g), 6),
             "noise_field": noise_field, "num_channels": NUM_MICS, "num_samples": n, "duration": round(n / sr, 4),
             "sample_rate": sr, "seed": seed, "room": room, "target": "reverberant_image_mic0",
-            "array": {"geometry": geometry, "center": center.round(4).tolist(), "rotation_deg": round(np.degrees(rotation), 3),
+            "array": {"geometry": geometry, "center": center.round(4).tolist(),
+                      "rotation_deg": round(np.degrees(rotation), 3),
                       "spacing_m": LINEAR_SPACING if geometry == "linear" else None,
                       "radius_m": CIRCULAR_RADIUS if geometry == "circular" else None},
             "mic_positions": mics.round(5).tolist(), "source_positions": positions.round(4).tolist(),

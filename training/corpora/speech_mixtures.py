@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from training.manifest import SPLITS, read_manifest, write_manifest
+from zoo.audio import rms_db  # noqa: F401  (re-exported for noisy_speech and array_mixtures)
 from zoo.errors import ConfigError, DataError
 
 NAME = "speech-mixtures-2spk"
@@ -118,7 +119,8 @@ class SpeechBank:
                 continue
             self.by_split[row["split"]].setdefault(row["speaker"], []).append(row)
         for split in self.by_split:
-            self.by_split[split] = {k: sorted(v, key=lambda r: r["path"]) for k, v in sorted(self.by_split[split].items())}
+            speakers = sorted(self.by_split[split].items())
+            self.by_split[split] = {k: sorted(v, key=lambda r: r["path"]) for k, v in speakers}
 
     def speakers(self, split: str, at_least: int = 1) -> list[str]:
         speakers = list(self.by_split[split])
@@ -237,11 +239,6 @@ def convolve(x: np.ndarray, rirs: np.ndarray) -> np.ndarray:
 
 
 # --- 16-bit output -----------------------------------------------------------------------------
-
-def rms_db(x) -> float:
-    x = np.asarray(x, np.float64)
-    return float(10 * np.log10(np.mean(x * x) + 1e-20))
-
 
 def anti_clip_scale(*arrays, peak: float = PEAK_MAX) -> float:
     """One factor for all parts: the largest peak among them becomes at most `peak`."""
