@@ -117,13 +117,18 @@ def write_model_card(preset_name: str, run_dir, docs_dir="docs/models", hub=None
 
 
 def build_presets(names, *, retrain: bool = False, runs_dir="runs", export_dir="exports", data_root="data",
-                  docs_dir="docs/models", hub=None, export: bool = True) -> list[dict]:
+                  docs_dir="docs/models", hub=None, export: bool = True, publish_artifacts: bool = True) -> list[dict]:
     """`zoo hub build`: per preset, train by its recipe (or reuse runs/<preset>/ when it holds a finished
-    run of the same preset), publish weights + metrics just measured into the hub index, write its model
-    card, and export SavedModel (+stream) and TFLite float32/int8 behind their parity gates."""
+    run of the same preset, or the hub's published weights when there is no run), publish weights +
+    the metrics just measured into the hub index, write its model card, export SavedModel (+stream)
+    and TFLite float32/int8 (whole clip and streaming) behind their parity gates, and publish those
+    artifacts into the hub beside the weights (a TFLite variant that fails its gate is reported
+    and left out; a SavedModel that fails stops the build)."""
     from export.cli import export_command
-    from training.publish import publish_run
+    from training import publish
     from training.train import train
+    from zoo.errors import ExportError
+    from zoo.presets import WEIGHTS_FILE
 
     entries = []
     for name in names:
@@ -131,18 +136,36 @@ def build_presets(names, *, retrain: bool = False, runs_dir="runs", export_dir="
         run_dir = Path(runs_dir) / name
         summary = run_dir / "summary.json"
         reusable = summary.exists() and json.loads(summary.read_text()).get("preset") == name
-        if retrain or not reusable:
+        published = WEIGHTS_FILE in read_hub_index(Path(hub) if hub else None).get(name, {}).get("files", {})
+        weights = str(run_dir / WEIGHTS_FILE)
+        if retrain or not (reusable or published):
             train(name, {"output_dir": str(runs_dir), "data_root": str(data_root)})
-        else:
+            reusable = True
+        elif reusable:
             print(f"{name}: reusing the finished run in {run_dir} (pass --retrain to train again)")
-        entry = publish_run(name, run_dir, hub=hub)
-        write_model_card(name, run_dir, docs_dir=docs_dir, hub=hub)
+        else:
+            print(f"{name}: no run in {run_dir}; exporting the hub's published weights (pass --retrain to train)")
+            weights = None
+        if reusable:
+            entry = publish.publish_run(name, run_dir, hub=hub)
+            write_model_card(name, run_dir, docs_dir=docs_dir, hub=hub)
         if export:
-            weights = str(run_dir / "model.weights.h5")
-            export_command(name, "saved_model", "float32", True, Path(export_dir) / "saved_model", weights=weights,
+            out = Path(export_dir) / name
+            export_command(name, "saved_model", "float32", True, out / "saved_model", weights=weights,
                            data_root=data_root)
-            for precision in ("float32", "int8"):
-                export_command(name, "tflite", precision, False, Path(export_dir) / "tflite", weights=weights,
-                               data_root=data_root)
-        entries.append(entry)
+            artifacts = {"saved_model": out / "saved_model" / name / "1"}
+            for streaming in (False, True):
+                for precision in ("float32", "int8"):
+                    kind = f"tflite_{'stream_' if streaming else ''}{precision}"
+                    try:
+                        export_command(name, "tflite", precision, streaming, out / "tflite", weights=weights,
+                                       data_root=data_root)
+                    except ExportError as exc:  # a gate failed: that artifact is not published
+                        print(f"{name}: {kind} not published: {exc}")
+                        continue
+                    artifacts[kind] = out / "tflite" / f"{name}{'_stream' if streaming else ''}_{precision}.tflite"
+            if publish_artifacts:
+                entry = publish.publish_artifacts(name, artifacts, hub=hub)
+                write_model_card(name, run_dir, docs_dir=docs_dir, hub=hub)
+        entries.append(read_hub_index(Path(hub) if hub else None).get(name, {}))
     return entries

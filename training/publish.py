@@ -45,3 +45,64 @@ def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dic
     }
     _atomic_write_text(index_path, json.dumps(dict(sorted(index.items())), indent=2) + "\n")
     return index[preset_name]
+
+
+# Exported artifacts published beside the weights: kind -> path inside the preset's hub folder.
+# The SavedModel sits in TF Serving's layout (<preset>/saved_model/<version>/), so a pulled copy
+# serves with `zoo serve --model_name PRESET --model_base_path <cache>/hub/PRESET/saved_model`.
+ARTIFACT_KINDS = ("saved_model", "tflite_float32", "tflite_int8", "tflite_stream_float32", "tflite_stream_int8")
+
+
+def publish_artifacts(preset_name: str, artifacts: dict, hub: Path | None = None) -> dict:
+    """Copy exported artifacts into hub/<preset>/ and list every file (sha256, size) in the index.
+
+    `artifacts`: kind (ARTIFACT_KINDS) -> exported path: the SavedModel version folder, or a .tflite
+    file (its `<stem>.json` metadata and `<stem>.parity.json` gate report travel with it). The
+    entry gains `artifacts` (kind -> path in the preset folder); earlier artifact files are replaced.
+    """
+    hub = Path(hub or hub_dir())
+    index_path = hub / "index.json"
+    index = json.loads(index_path.read_text())
+    if preset_name not in index:
+        raise KeyError(f"{preset_name} has no hub entry: publish its weights first")
+    unknown = sorted(set(artifacts) - set(ARTIFACT_KINDS))
+    if unknown:
+        raise ValueError(f"unknown artifact kinds {unknown}; expected {ARTIFACT_KINDS}")
+    entry = index[preset_name]
+    dest = hub / preset_name
+    old = entry.get("artifacts", {})
+    for kind, rel in old.items():  # forget the previous copies of what is republished
+        if kind not in artifacts:
+            continue
+        # a SavedModel is a folder; a .tflite travels with <stem>.json and <stem>.parity.json
+        stale = [f for f in entry["files"] if f.startswith(rel + "/")] if kind == "saved_model" else \
+            [f for f in entry["files"] if f == rel or f.startswith(rel[:-len(".tflite")] + ".")]
+        for f in stale:
+            (dest / f).unlink(missing_ok=True)
+            del entry["files"][f]
+        if kind == "saved_model":
+            shutil.rmtree(dest / rel, ignore_errors=True)
+    published = dict(old)
+    for kind, source in sorted(artifacts.items()):
+        source = Path(source)
+        if kind == "saved_model":
+            rel = f"saved_model/{source.name}"
+            shutil.copytree(source, dest / rel)
+            copied = [p for p in sorted((dest / rel).rglob("*")) if p.is_file()]
+        else:
+            rel = f"tflite/{source.name}"
+            (dest / "tflite").mkdir(parents=True, exist_ok=True)
+            copied = []
+            stem = source.name[:-len(".tflite")]
+            for extra in (source, source.with_name(f"{stem}.json"), source.with_name(f"{stem}.parity.json")):
+                if extra.exists():
+                    shutil.copyfile(extra, dest / "tflite" / extra.name)
+                    copied.append(dest / "tflite" / extra.name)
+        published[kind] = rel
+        for path in copied:
+            entry["files"][path.relative_to(dest).as_posix()] = {"sha256": sha256_file(path),
+                                                                 "size": path.stat().st_size}
+    entry["artifacts"] = dict(sorted(published.items()))
+    entry["files"] = dict(sorted(entry["files"].items()))
+    _atomic_write_text(index_path, json.dumps(dict(sorted(index.items())), indent=2) + "\n")
+    return entry

@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--export-dir", default="exports")
     p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
-    p.add_argument("--no-export", action="store_true", help="publish and write the card only")
+    p.add_argument("--no-export", action="store_true", help="publish weights and write the card only (no artifacts)")
     p.set_defaults(func=cmd_hub_build)
 
     # serving/ builds its own parsers; importing them does not load TensorFlow.
