@@ -158,7 +158,7 @@ def cmd_pull(args):
 
 
 def cmd_hub_serve(args):
-    from zoo.hub import serve_hub
+    from zoo.hub_server import serve_hub
 
     serve_hub(args.dir, port=args.port, host=args.host)
     return 0

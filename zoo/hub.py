@@ -1,5 +1,6 @@
 """Pretrained checkpoints: resolve a preset through the hub's index.json, download its files into a
-verified cache, load checkpoints safely, and serve a hub folder over HTTP.
+verified cache (safe checkpoint loading: zoo/checkpoints.py; serving a hub folder over HTTP:
+zoo/hub_server.py).
 
 A hub is a folder (or a URL of one) holding `index.json` and one sub-folder per preset:
 index.json maps a preset name to {"files": {relative path: {"sha256", "size"}}, "metrics", ...}.
@@ -31,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from zoo.errors import CheckpointError, HubError
+from zoo.errors import HubError
 
 CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0
@@ -459,210 +460,6 @@ def pull(name: str, *, hub_url=None, cache_dir=None, offline: bool = False, prog
                       **kwargs)[0]
 
 
-# ---------------------------------------------------------------- safe checkpoint loading
-
-def _walk_classes(config, found: list) -> None:
-    if isinstance(config, dict):
-        if "class_name" in config:
-            found.append((config.get("module"), config["class_name"], config.get("registered_name")))
-        for value in config.values():
-            _walk_classes(value, found)
-    elif isinstance(config, list):
-        for value in config:
-            _walk_classes(value, found)
-
-
-def load_checkpoint(path, *, expected_sha256: str | None = None, custom_objects: dict | None = None):
-    """Load a `.keras` archive under Keras safe_mode. Refuses Lambda layers (arbitrary code) and
-    classes that are neither Keras's nor registered, before Keras deserializes anything."""
-    import zipfile
-
-    path = Path(path)
-    if path.suffix != ".keras" or not path.is_file():
-        raise CheckpointError("not a .keras checkpoint file", received=str(path),
-                              expected="an existing file ending in .keras",
-                              fix="save models with model.save('name.keras')")
-    if expected_sha256 is not None and _sha256(path) != expected_sha256:
-        raise CheckpointError(f"checksum mismatch for {path.name}", received=_sha256(path),
-                              expected=expected_sha256, fix="the file is corrupt or was changed: pull it again")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path.name} is not a valid .keras archive: {exc}",
-                              fix="re-save the model with model.save('name.keras')") from exc
-    classes: list = []
-    _walk_classes(config, classes)
-    lambdas = sorted({c for _, c, _ in classes if c in ("Lambda", "__lambda__")})
-    if lambdas:
-        raise CheckpointError(f"{path.name} contains a Lambda layer, which runs arbitrary Python code",
-                              received=lambdas, expected="layers registered with keras.saving",
-                              fix="replace the Lambda by a registered layer; zoo checkpoints never contain one")
-    import keras
-
-    import zoo.frontends  # noqa: F401  (registers the zoo's layers)
-    from zoo.registry import TASK_CLASSES, family_preset_modules, import_family, task_class
-
-    for module in family_preset_modules():
-        import_family(module.__name__.split(".")[-2])
-    for task_name in TASK_CLASSES:
-        task_class(task_name)
-    unknown = sorted({reg or cls for mod, cls, reg in classes if not _known_class(mod, cls, reg, custom_objects)})
-    if unknown:
-        raise CheckpointError(f"{path.name} contains classes that are neither Keras's nor registered",
-                              received=unknown, expected="Keras classes or classes registered with "
-                              "@keras.saving.register_keras_serializable",
-                              fix="import the module that registers them, or pass custom_objects")
-    try:
-        return keras.saving.load_model(path, custom_objects=custom_objects, safe_mode=True, compile=False)
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path.name} cannot be loaded under safe_mode: {exc}",
-                              fix="re-save it from a model built from registered layers") from exc
-
-
-def _known_class(module, class_name, registered_name, custom_objects) -> bool:
-    import keras
-
-    if custom_objects and (class_name in custom_objects or registered_name in custom_objects):
-        return True
-    if registered_name and keras.saving.get_registered_object(registered_name) is not None:
-        return True
-    if registered_name and registered_name != class_name and ">" in registered_name:
-        return False  # a package-registered class that nothing here registers
-    # Keras imports only its own packages' modules when it deserializes, and fails on a name it
-    # lacks (mapped to CheckpointError below); any other module would need a registration.
-    return module is None or module == "builtins" or module.split(".")[0] in ("keras", "keras_hub")
-
-
-# ---------------------------------------------------------------- serving a hub folder
-
-class HubRequestHandler(http.server.BaseHTTPRequestHandler):
-    """GET/HEAD of the files under the server's root, with single-range `Range` support."""
-
-    server_version = "zoo-hub/1"
-
-    def log_message(self, format, *args):  # noqa: A002 (base-class signature)
-        if getattr(self.server, "verbose", False):
-            super().log_message(format, *args)
-
-    def do_HEAD(self):
-        self._serve(body=False)
-
-    def do_GET(self):
-        self._serve(body=True)
-
-    def resolve(self) -> Path | None:
-        root = Path(self.server.root)
-        rel = urllib.parse.unquote(urllib.parse.urlparse(self.path).path).lstrip("/")
-        target = (root / rel).resolve()
-        if root not in target.parents or not target.is_file() or any(
-                p.startswith(".") or p.endswith(_AUX_SUFFIXES) for p in Path(rel).parts):
-            return None
-        return target
-
-    def _serve(self, body: bool):
-        target = self.resolve()
-        if target is None:
-            self.send_error(404, "not found")
-            return
-        size = target.stat().st_size
-        start, end = 0, size - 1
-        header = self.headers.get("Range")
-        if header:
-            match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
-            if not match or match.groups() == ("", ""):
-                return self._unsatisfiable(size)
-            first, last = match.groups()
-            if first:
-                start, end = int(first), min(int(last), size - 1) if last else size - 1
-            else:
-                start = max(0, size - int(last))
-            if start >= size or start > end:
-                return self._unsatisfiable(size)
-        self.send_response(206 if header else 200)
-        if header:
-            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Type", "application/json" if target.suffix == ".json" else "application/octet-stream")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        if body:
-            self.send_body(target, start, end)
-
-    def send_body(self, target: Path, start: int, end: int) -> None:
-        """Write bytes start..end (inclusive) of `target`; test servers override this to inject faults."""
-        with open(target, "rb") as f:
-            f.seek(start)
-            remaining = end - start + 1
-            while remaining > 0:
-                block = f.read(min(CHUNK, remaining))
-                if not block:
-                    break
-                self.wfile.write(block)
-                remaining -= len(block)
-
-    def _unsatisfiable(self, size: int):
-        self.send_response(416)
-        self.send_header("Content-Range", f"bytes */{size}")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-class HubServer(http.server.ThreadingHTTPServer):
-    """A hub folder over HTTP (mirrors, tests). `with HubServer(dir) as s: pull(..., hub_url=s.url)`.
-    Binds 127.0.0.1 unless told otherwise; port 0 picks a free port."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # clients hanging up are routine
-            super().handle_error(request, client_address)
-
-    def __init__(self, root, port: int = 0, host: str = "127.0.0.1", handler=HubRequestHandler,
-                 verbose: bool = False):
-        root = Path(root).resolve()
-        if not root.is_dir():
-            raise HubError("hub folder not found", received=str(root), fix="pass a folder holding index.json")
-        self.root, self.verbose, self._thread = root, verbose, None
-        super().__init__((host, port), handler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "HubServer":
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def serve_hub(root, port: int = 8000, host: str = "127.0.0.1") -> None:
-    """Serve a hub folder until interrupted (`zoo hub serve DIR --port P`)."""
-    with HubServer(root, port=port, host=host, verbose=True) as server:
-        print(f"serving {server.root} at {server.url} (set ZOO_HUB_URL={server.url})", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-
-
 # ---------------------------------------------------------------- CLI entry points (zoo/cli.py)
 
 def pull_command(name: str, *, offline: bool = False, hub_url: str | None = None, quiet: bool = False) -> int:
@@ -672,5 +469,4 @@ def pull_command(name: str, *, offline: bool = False, hub_url: str | None = None
     return 0
 
 
-__all__ = ["HubRequestHandler", "HubServer", "default_hub_url", "load_checkpoint", "pull",
-           "pull_command", "pull_entry", "resolve_index", "serve_hub", "cache_root"]
+__all__ = ["default_hub_url", "pull", "pull_command", "pull_entry", "resolve_index", "cache_root"]

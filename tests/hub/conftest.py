@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zoo.hub import HubRequestHandler, HubServer
+from zoo.hub_server import HubRequestHandler, HubServer
 
 
 def write_hub(root: Path, presets: dict) -> dict:

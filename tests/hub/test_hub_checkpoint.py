@@ -1,4 +1,4 @@
-"""zoo.hub.load_checkpoint: .keras archives load under safe_mode; a Lambda layer or a class nobody
+"""zoo.checkpoints.load_checkpoint: .keras archives load under safe_mode; a Lambda layer or a class nobody
 registered is refused before Keras deserializes anything."""
 
 import hashlib
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from zoo.errors import CheckpointError
-from zoo.hub import load_checkpoint
+from zoo.checkpoints import load_checkpoint
 
 
 @keras.saving.register_keras_serializable(package="zoo_hub_test")

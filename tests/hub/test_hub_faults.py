@@ -26,7 +26,7 @@ import pytest
 from tests.hub.conftest import random_bytes, write_hub
 from zoo import hub
 from zoo.errors import HubError
-from zoo.hub import HubRequestHandler, HubServer
+from zoo.hub_server import HubRequestHandler, HubServer
 
 REPO = Path(__file__).resolve().parents[2]
 PRESET = "p"

@@ -1,4 +1,4 @@
-"""zoo.hub.HubServer: a hub folder over loopback HTTP with byte ranges, and nothing outside it."""
+"""zoo.hub_server.HubServer: a hub folder over loopback HTTP with byte ranges, and nothing outside it."""
 
 import http.client
 
@@ -6,7 +6,7 @@ import pytest
 
 from tests.hub.conftest import random_bytes, write_hub
 from zoo.errors import HubError
-from zoo.hub import HubServer
+from zoo.hub_server import HubServer
 
 DATA = random_bytes(5000, 7)
 
@@ -83,7 +83,7 @@ def test_serve_hub_runs_until_interrupted_and_serves_pulls(tmp_path):
     write_hub(tmp_path / "hub", {"p": {"model.weights.h5": DATA}})
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from zoo.hub import serve_hub; serve_hub(sys.argv[1], port=0)",
+        [sys.executable, "-c", "import sys; from zoo.hub_server import serve_hub; serve_hub(sys.argv[1], port=0)",
          str(tmp_path / "hub")], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
