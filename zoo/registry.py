@@ -16,6 +16,7 @@ from zoo.errors import PresetError
 TASK_CLASSES = {
     # name -> "module:attribute"; resolved lazily so that importing zoo stays cheap.
     "AudioClassifier": "zoo.tasks.recognition:AudioClassifier",
+    "SpeechRecognizer": "zoo.tasks.speech_recognizer:SpeechRecognizer",
 }
 
 
