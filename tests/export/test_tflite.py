@@ -70,3 +70,16 @@ def test_rnn_is_unrolled_for_tflite(crnn_task):
     assert ready is not crnn_task and ready.backbone.unroll
     x = parity.probe_waveforms(crnn_task, n=2)
     np.testing.assert_allclose(ready(x).numpy(), crnn_task(x).numpy(), atol=1e-6)
+
+
+def test_sliding_window_calibration_skips_the_silent_start(dscnn_task):
+    """Calibration states are windows full of audio: never the initial digital-silence frames."""
+    from export.streaming import make_streamer
+
+    streamer = make_streamer(dscnn_task)
+    waves = (0.1 * np.random.default_rng(0).standard_normal((3, dscnn_task.clip_samples))).astype(np.float32)
+    data = tflite.representative_stream_inputs(streamer, waves, max_samples=1000)
+    features = data["state_features"]
+    assert len(features) == 3 * (dscnn_task.clip_samples // streamer.hop_samples - streamer.num_frames)
+    silent = np.all(np.isclose(features, streamer.silence_frame, atol=1e-3), axis=-1)
+    assert not silent.any()
