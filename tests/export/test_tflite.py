@@ -74,8 +74,6 @@ def test_rnn_is_unrolled_for_tflite(crnn_task):
 
 def test_sliding_window_calibration_skips_the_silent_start(dscnn_task):
     """Calibration states are windows full of audio: never the initial digital-silence frames."""
-    from export.streaming import make_streamer
-
     streamer = make_streamer(dscnn_task)
     waves = (0.1 * np.random.default_rng(0).standard_normal((3, dscnn_task.clip_samples))).astype(np.float32)
     data = tflite.representative_stream_inputs(streamer, waves, max_samples=1000)
