@@ -70,6 +70,13 @@ def _validate_waveform(task, waveform, waveform_length, max_samples):
 
 
 def recognize_fn(task, max_samples):
+    if task.signature().kind == "sequence":  # SpeechRecognizer: whole utterance, in-graph greedy + text
+        def recognize_sequence(waveform, waveform_length):
+            waveform = _validate_waveform(task, waveform, waveform_length, max_samples)
+            valid = tf.range(tf.shape(waveform)[1])[None, :] < tf.cast(waveform_length, tf.int32)[:, None]
+            return task.recognize(tf.where(valid, waveform, 0.0), waveform_length)
+
+        return recognize_sequence
     labels = tf.constant(task.labels)
 
     def recognize(waveform, waveform_length):
@@ -158,7 +165,7 @@ def wav_bytes(waveform: np.ndarray, sample_rate: int) -> bytes:
 
 def write_warmup(path: Path, task, model_name: str, streamer=None) -> int:
     """One request per endpoint (a quiet deterministic tone) so TF Serving traces them at load."""
-    n = task.clip_samples
+    n = getattr(task, "clip_samples", None) or task.sample_rate
     tone = (0.1 * np.sin(2 * np.pi * 440.0 * np.arange(n) / task.sample_rate)).astype(np.float32)
     requests = [
         ("recognize", {"waveform": tone[None], "waveform_length": np.array([n], np.int32)}),
@@ -243,10 +250,11 @@ def export_saved_model(task, base_dir, *, model_name=None, version=1, streaming=
     polling TF Serving never loads a half-written model. Returns the version folder.
     """
     from zoo.tasks.recognition import AudioClassifier
+    from zoo.tasks.speech_recognizer import SpeechRecognizer
 
-    if not isinstance(task, AudioClassifier):
-        raise ExportError("SavedModel export supports audio classifiers so far", received=type(task).__name__,
-                          expected="AudioClassifier")
+    if not isinstance(task, (AudioClassifier, SpeechRecognizer)):
+        raise ExportError("SavedModel export supports audio classifiers and speech recognizers so far",
+                          received=type(task).__name__, expected="AudioClassifier or SpeechRecognizer")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ExportError("version must be a positive int (TF Serving reads numeric folders)", received=version)
     model_name = model_name or task.name

@@ -1,0 +1,274 @@
+"""`zoo train PRESET` for sequence recognisers (SpeechRecognizer): CTC, RNN-T or teacher-forced
+attention, on a transcribed manifest (speech-sentences-synth), split by voice.
+
+tf.data: manifest rows -> decode WAV -> (waveform, token ids) -> shuffle -> length buckets ->
+padded batches -> per batch: noise at a random SNR (train) -> the preset's log-mel frontend ->
+SpecAugment (train). Features are computed in tf.data (an in-model STFT halves CPU training
+speed, DESIGN.md section 5); the Task, frontend included, is what gets saved. The learning rate
+follows a cosine over the time budget (so a run always anneals, whatever the machine's speed);
+the best epoch by validation greedy WER is kept, with early stopping on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import DataError
+
+BUCKET_SECONDS = (1.75, 2.25, 2.75, 3.25, 3.75)
+BEAM_WIDTH = 8
+
+
+def split_rows(manifest_path, split):
+    from training.manifest import read_manifest
+
+    rows = [r for r in read_manifest(manifest_path, required=("path", "text", "split")) if r["split"] == split]
+    if not rows:
+        raise DataError(f"no rows of split {split!r} in the manifest", received=os.fspath(manifest_path),
+                        expected=f"rows with split={split!r}", fix="check the manifest or regenerate the corpus")
+    return rows
+
+
+def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, shuffle=False, seed=0,
+                     repeat=False, limit=None):
+    """Batches of {"features" f32[B, F0, bins], "feature_frames" i32[B], "labels" i32[B, U],
+    "label_length" i32[B], "index" i64[B]} (index: the row in split_rows order).
+
+    augment: None or a dict {noise_prob, snr_min_db, time_mask_param, freq_mask_param} (train only).
+    """
+    import tensorflow as tf
+
+    rows = split_rows(manifest_path, split)[:limit]
+    base = os.path.dirname(os.path.abspath(os.fspath(manifest_path)))
+    paths = [os.path.join(base, r["path"]) for r in rows]
+    ids = [task.tokenizer.encode(r["text"]) for r in rows]
+    rate = task.sample_rate
+    fl, fs = task.frontend.frame_length, task.frontend.frame_step
+    ds = tf.data.Dataset.from_tensor_slices((paths, tf.ragged.constant(ids, dtype=tf.int32),
+                                             np.arange(len(rows), dtype=np.int64)))
+    if shuffle:
+        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+
+    def decode(path, labels, index):
+        audio, _ = tf.audio.decode_wav(tf.io.read_file(path), desired_channels=1)
+        wave = audio[:, 0]
+        return wave, tf.shape(wave)[0], labels, tf.shape(labels)[0], index
+
+    ds = ds.map(decode, num_parallel_calls=2, deterministic=not shuffle)
+    boundaries = [int(s * rate) for s in BUCKET_SECONDS]
+    ds = ds.bucket_by_sequence_length(lambda w, n, *_: n, boundaries, [batch_size] * (len(boundaries) + 1),
+                                      padded_shapes=([None], [], [None], [], []), drop_remainder=False)
+    if repeat:
+        ds = ds.repeat()
+    def stripes(feats, axis, max_width, count):
+        """SpecAugment: `count` random stripes of width U{0..max_width} along `axis`, set to 0 (per row)."""
+        size = tf.shape(feats)[axis]
+        batch = tf.shape(feats)[0]
+        keep = tf.ones([batch, size], tf.bool)
+        for _ in range(count):
+            width = tf.random.uniform([batch, 1], 0, max_width + 1, tf.int32)
+            first = tf.cast(tf.random.uniform([batch, 1]) * tf.cast(tf.maximum(size - width, 1), tf.float32),
+                            tf.int32)
+            pos = tf.range(size)[None, :]
+            keep &= ~((pos >= first) & (pos < first + width))
+        keep = keep[:, :, None] if axis == 1 else keep[:, None, :]
+        return tf.where(keep, feats, 0.0)
+
+    def features(wave, wave_len, labels, label_len, index):
+        if augment is not None:
+            valid = tf.cast(tf.range(tf.shape(wave)[1])[None, :] < wave_len[:, None], tf.float32)
+            power = tf.reduce_sum(wave ** 2, 1) / tf.cast(tf.maximum(wave_len, 1), tf.float32)
+            snr = tf.random.uniform(tf.shape(power), float(augment["snr_min_db"]), 35.0)
+            on = tf.random.uniform(tf.shape(power)) < float(augment["noise_prob"])
+            scale = tf.where(on, tf.sqrt(power / 10.0 ** (snr / 10.0)), 0.0)
+            wave = wave + scale[:, None] * tf.random.normal(tf.shape(wave)) * valid
+            wave = wave * tf.random.uniform(tf.shape(power), 0.5, 1.25)[:, None]
+            wave = tf.clip_by_value(wave, -1.0, 1.0)
+        feats = tf.cast(task.frontend(wave), tf.float32)
+        if augment is not None:
+            if augment["time_mask_param"]:
+                feats = stripes(feats, 1, int(augment["time_mask_param"]), 2)
+            if augment["freq_mask_param"]:
+                feats = stripes(feats, 2, int(augment["freq_mask_param"]), 2)
+        frames = tf.where(wave_len >= fl, 1 + (wave_len - fl) // fs, 0)
+        return {"features": feats, "feature_frames": frames, "labels": labels, "label_length": label_len,
+                "index": index}
+
+    return ds.map(features, num_parallel_calls=2).prefetch(2)
+
+
+def _trainer(task):
+    import keras
+    import tensorflow as tf
+
+    class SequenceTrainer(keras.Model):
+        """Wraps the Task for fit(): the forward pass returns the per-utterance loss."""
+
+        def __init__(self, task):
+            super().__init__(name=f"{task.name}_trainer")
+            self.task = task
+
+        def call(self, inputs, training=False):
+            return self.task.sequence_loss(inputs["features"], inputs["feature_frames"], inputs["labels"],
+                                           inputs["label_length"], training=training)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            # Per-label normalisation keeps the gradient scale independent of sentence length.
+            return tf.reduce_mean(y_pred / tf.cast(tf.maximum(x["label_length"], 1), tf.float32))
+
+    return SequenceTrainer(task)
+
+
+def decode_split(task, manifest_path, split, *, beam_width=None, batch_size=32, limit=None):
+    """(references, greedy hypotheses, beam hypotheses or None) over a split, in manifest order."""
+    import tensorflow as tf
+
+    rows = split_rows(manifest_path, split)[:limit]
+    greedy, beam = [""] * len(rows), ([""] * len(rows) if beam_width else None)
+
+    bins = int(task.frontend.num_mel_bins)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, bins], tf.float32), tf.TensorSpec([None], tf.int32)])
+    def forward(features, frames):
+        encoded, length = task.encode(features, frames, training=False)
+        token_ids, token_length = task.decode_greedy(encoded, length)
+        return encoded, length, task.ids_to_text(token_ids, token_length)
+
+    for batch in make_asr_dataset(task, manifest_path, split, batch_size=batch_size, limit=limit):
+        encoded, length, text = forward(batch["features"], batch["feature_frames"])
+        index = batch["index"].numpy()
+        for i, t in zip(index, text.numpy()):
+            greedy[i] = t.decode("utf-8")
+        if beam_width:
+            for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width)):
+                beam[i] = t
+    refs = [task.tokenizer.decode(task.tokenizer.encode(r["text"])) for r in rows]
+    return refs, greedy, beam
+
+
+def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, out_dir=None, limit=None) -> dict:
+    """WER/CER with in-graph greedy decoding and with the beam search; writes report_<split>.md."""
+    from zoo.metrics.asr import cer, wer
+
+    start = time.perf_counter()
+    refs, greedy, beam = decode_split(task, manifest_path, split, beam_width=beam_width, limit=limit)
+    metrics = {"split": split, "num_utterances": len(refs), "wer_greedy": wer(refs, greedy),
+               "cer_greedy": cer(refs, greedy)}
+    if beam is not None:
+        metrics.update(wer_beam=wer(refs, beam), cer_beam=cer(refs, beam), beam_width=int(beam_width))
+    metrics["seconds"] = round(time.perf_counter() - start, 1)
+    if out_dir is not None:
+        lines = [f"# {task.name} on {split}", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
+        lines += ["", "## First utterances (reference / greedy / beam)", ""]
+        for i in range(min(15, len(refs))):
+            lines.append(f"- `{refs[i]}` / `{greedy[i]}`" + (f" / `{beam[i]}`" if beam else ""))
+        Path(out_dir, f"report_{split}.md").write_text("\n".join(lines) + "\n")
+    return metrics
+
+
+def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from training.corpora.registry import make_corpus
+    from training.experiment import Experiment
+    from training.train import _discard_stale_backup, _machine
+    from zoo.metrics.asr import wer
+    from zoo.presets import WEIGHTS_FILE, build_task, get_preset
+
+    preset = get_preset(preset_name)
+    exp = Experiment.from_preset(preset, overrides)
+    run_dir = exp.run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _discard_stale_backup(exp, preset, run_dir)
+    exp.save(run_dir / "experiment.json")
+    keras.utils.set_random_seed(exp.seed)
+    manifest = make_corpus(preset.data["corpus"], Path(exp.data_root), seed=0, scale=exp.corpus_scale)
+    task = build_task(preset, dropout=exp.dropout)
+    augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
+                "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
+                "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0} if exp.augment else None)
+    num_train = len(split_rows(manifest, "train"))
+    steps_per_epoch = -(-num_train // exp.batch_size)
+    train_ds = make_asr_dataset(task, manifest, "train", batch_size=exp.batch_size, augment=augment, shuffle=True,
+                                seed=exp.seed, repeat=True)
+    trainer = _trainer(task)
+    optimizer = keras.optimizers.AdamW(learning_rate=exp.learning_rate, weight_decay=exp.weight_decay,
+                                       global_clipnorm=5.0)
+    trainer.compile(optimizer=optimizer)
+    best_path = run_dir / WEIGHTS_FILE
+    budget = exp.time_budget_min * 60.0
+    val_limit = 400  # a fixed subset keeps the per-epoch validation cheap
+
+    class Schedule(keras.callbacks.Callback):
+        """Warmup, then cosine decay over the time budget; validation WER, best weights, early stop."""
+
+        def __init__(self):
+            super().__init__()
+            self.start = None
+            self.best = float("inf")
+            self.wait = 0
+            self.history = []
+
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            frac = min(1.0, (time.perf_counter() - self.start) / budget)
+            warm = min(1.0, (batch + 1 + self.params["steps"] * len(self.history)) /
+                       max(1, exp.warmup_epochs * steps_per_epoch))
+            lr = exp.learning_rate * min(warm, 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
+            optimizer.learning_rate.assign(lr)
+
+        def on_epoch_end(self, epoch, logs=None):
+            refs, hyps, _ = decode_split(task, manifest, "validation", limit=val_limit)
+            val_wer = wer(refs, hyps)
+            elapsed = time.perf_counter() - self.start
+            self.history.append({"epoch": epoch + 1, "loss": float(logs["loss"]), "val_wer": val_wer,
+                                 "minutes": round(elapsed / 60, 2),
+                                 "lr": float(optimizer.learning_rate.numpy())})
+            print(f"epoch {epoch + 1}: loss {logs['loss']:.3f} val WER {val_wer:.4f} ({elapsed / 60:.1f} min)",
+                  flush=True)
+            if val_wer < self.best:
+                self.best, self.wait = val_wer, 0
+                task.save_weights(str(best_path))
+            else:
+                self.wait += 1
+            per_epoch = elapsed / (epoch + 1)
+            if self.wait >= exp.patience or elapsed + per_epoch > budget * 1.02:
+                self.model.stop_training = True
+
+    schedule = Schedule()
+    start = time.perf_counter()
+    trainer.fit(train_ds, epochs=exp.epochs, steps_per_epoch=steps_per_epoch, callbacks=[schedule],
+                verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    with open(run_dir / "history.json", "w") as f:
+        json.dump(schedule.history, f, indent=1)
+    task.load_weights(str(best_path))
+    test = evaluate_asr(task, manifest, "test", out_dir=run_dir)
+    val = evaluate_asr(task, manifest, "validation", out_dir=run_dir, beam_width=None)
+    summary = {
+        "preset": preset.name,
+        "test_wer_greedy": round(test["wer_greedy"], 4),
+        "test_wer_beam": round(test["wer_beam"], 4),
+        "test_cer_greedy": round(test["cer_greedy"], 4),
+        "test_cer_beam": round(test["cer_beam"], 4),
+        "beam_width": BEAM_WIDTH,
+        "validation_wer_greedy": round(val["wer_greedy"], 4),
+        "test_utterances": test["num_utterances"],
+        "train_minutes": round(train_seconds / 60.0, 2),
+        "epochs_run": len(schedule.history),
+        "params": int(task.count_params()),
+        "machine": _machine(),
+        "tensorflow": tf.__version__,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    return summary
