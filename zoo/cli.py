@@ -80,10 +80,13 @@ def cmd_train(args):
     _quiet_tf()
     from training.experiment import parse_set_args
     from training.train import train
+    from zoo.presets import get_preset
 
     overrides = parse_set_args(args.set)
     overrides.setdefault("data_root", args.data_root)
     overrides.setdefault("output_dir", args.output_dir)
+    if get_preset(args.preset).task_class == "SpeechRecognizer":
+        from training.asr_train import train_asr as train
     summary = train(args.preset, overrides, verbose=2 if args.verbose else 1)
     if args.publish:
         from pathlib import Path
@@ -106,6 +109,16 @@ def cmd_eval(args):
     task = zoo.load(args.preset, weights_path=args.weights)
     manifest = make_corpus(task.preset.data["corpus"], args.data_root, scale=args.scale)
     out_dir = Path(args.output_dir) / args.preset
+    if task.signature().kind == "sequence":
+        from training.asr_train import evaluate_asr
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        metrics = evaluate_asr(task, manifest, args.split, out_dir=out_dir)
+        print(f"{args.preset} on {args.split}: WER {metrics['wer_greedy']:.2%} greedy, "
+              f"{metrics['wer_beam']:.2%} beam (width {metrics['beam_width']}) over {metrics['num_utterances']} "
+              "utterances")
+        print(f"report: {out_dir / f'report_{args.split}.md'}")
+        return 0
     metrics = evaluate_task(task, manifest, args.split, out_dir=out_dir)
     print(f"{args.preset} on {args.split}: accuracy {metrics['accuracy']:.2%} over {metrics['num_examples']} clips")
     print(f"report: {out_dir / f'report_{args.split}.md'}")
@@ -134,6 +147,9 @@ def cmd_predict(args):
             print(f"error: {path}: {exc}", file=sys.stderr)
             if args.json:
                 print(json.dumps({"file": path, "error": str(exc)}))
+            continue
+        if "text" in result:  # sequence recognisers: the transcript
+            print(json.dumps({"file": path, "text": result["text"]}) if args.json else f"{path}\t{result['text']}")
             continue
         if args.json:
             print(json.dumps({"file": path, "label": result["label"], "score": round(result["score"], 6)}))
@@ -219,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="runs")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("predict", help="classify audio files")
+    p = sub.add_parser("predict", help="classify or transcribe audio files")
     p.add_argument("preset")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true", help="one JSON object per file: file, label, score")

@@ -95,6 +95,8 @@ class SpeechRecognizer(Task):
             raise ConfigError("the decoder's vocabulary size differs from the tokenizer's",
                               received=decoder.vocabulary_size, expected=tok.vocabulary_size,
                               fix="set the decoder's vocabulary_size to the tokenizer's vocabulary_size")
+        if decoder is not None and not decoder.built:
+            decoder.build(tuple(backbone.output_shape))
         stride = int(getattr(backbone, "time_stride", 1))
         waveform = keras.Input(shape=(None,), dtype="float32", name="waveform")
         waveform_length = keras.Input(shape=(), dtype="int32", name="waveform_length")

@@ -1,0 +1,169 @@
+"""LAS speller (Chan et al. 2016) with location-aware attention (Chorowski et al. 2015, "Attention-based
+models for speech recognition"): an LSTM decoder fed the previous label and context; the attention
+energies see the listener memory, the decoder state and a convolution of the previous alignment."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import ConfigError
+
+SOS_EOS_ID = 0  # the tokenizer's blank id doubles as start and end symbol
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LASSpeller(keras.layers.Layer):
+    """Attention decoder over the listener memory [B, T, D]; id 0 starts and ends a transcript.
+
+    Args:
+        vocabulary_size: output symbols (the tokenizer's vocabulary_size; id 0 = start/end).
+        embedding_dim: label embedding width.
+        decoder_units: LSTM units of the speller (and width of its output layer).
+        attention_units: width of the attention's hidden layer.
+        location_filters, location_kernel_size: the convolution over the previous alignment.
+        label_smoothing: in the teacher-forced cross-entropy.
+        length_penalty: alpha of the beam search's length normalisation (score / length ** alpha).
+    """
+
+    decoder_type = "attention"
+
+    def __init__(self, vocabulary_size, embedding_dim=64, decoder_units=192, attention_units=128,
+                 location_filters=16, location_kernel_size=15, label_smoothing=0.1, length_penalty=0.5, **kwargs):
+        super().__init__(**kwargs)
+        for what, value in (("vocabulary_size", vocabulary_size), ("embedding_dim", embedding_dim),
+                            ("decoder_units", decoder_units), ("attention_units", attention_units),
+                            ("location_filters", location_filters), ("location_kernel_size", location_kernel_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"LASSpeller {what} must be a positive int", received=value)
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ConfigError("LASSpeller label_smoothing must be in [0, 1)", received=label_smoothing)
+        self.vocabulary_size, self.embedding_dim = vocabulary_size, embedding_dim
+        self.decoder_units, self.attention_units = decoder_units, attention_units
+        self.location_filters, self.location_kernel_size = location_filters, location_kernel_size
+        self.label_smoothing, self.length_penalty = float(label_smoothing), float(length_penalty)
+        self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
+        self.cell = keras.layers.LSTMCell(decoder_units, name="speller_lstm")
+        self.memory_projection = keras.layers.Dense(attention_units, use_bias=False, name="attention_memory")
+        self.query_projection = keras.layers.Dense(attention_units, name="attention_query")
+        self.location_conv = keras.layers.Conv1D(location_filters, location_kernel_size, padding="same",
+                                                 use_bias=False, name="attention_location_conv")
+        self.location_projection = keras.layers.Dense(attention_units, use_bias=False, name="attention_location")
+        self.energy = keras.layers.Dense(1, use_bias=False, name="attention_energy")
+        self.output_hidden = keras.layers.Dense(decoder_units, activation="tanh", name="output_hidden")
+        self.output_layer = keras.layers.Dense(vocabulary_size, name="output_logits")
+
+    def build(self, encoder_shape):
+        dim = int(encoder_shape[-1])
+        self.memory_dim = dim
+        self.embedding.build((None,))
+        self.cell.build((None, self.embedding_dim + dim))
+        self.memory_projection.build((None, None, dim))
+        self.query_projection.build((None, self.decoder_units))
+        self.location_conv.build((None, None, 1))
+        self.location_projection.build((None, None, self.location_filters))
+        self.energy.build((None, None, self.attention_units))
+        self.output_hidden.build((None, self.decoder_units + dim))
+        self.output_layer.build((None, self.decoder_units))
+        self.built = True
+
+    def call(self, encoded):  # the decoder is driven through loss/greedy/beam_search
+        return encoded
+
+    # -- one decoder step
+    def _memory(self, encoded, length):
+        mask = tf.range(tf.shape(encoded)[1])[None, :] < tf.cast(length, tf.int32)[:, None]
+        return encoded, self.memory_projection(encoded), mask
+
+    def initial_state(self, encoded):
+        batch, frames = tf.shape(encoded)[0], tf.shape(encoded)[1]
+        zeros = tf.zeros(tf.stack([batch, self.decoder_units]))
+        return [zeros, zeros, tf.zeros(tf.stack([batch, self.memory_dim])), tf.zeros(tf.stack([batch, frames]))]
+
+    def step(self, tokens, state, memory, keys, mask, training=False):
+        """tokens i32[B], state [h, c, context, alignment] -> (logits [B, V], new state)."""
+        h, c, context, alignment = state
+        x = tf.concat([self.embedding(tf.cast(tokens, tf.int32)), context], axis=-1)
+        out, (h, c) = self.cell(x, [h, c], training=training)
+        location = self.location_projection(self.location_conv(alignment[:, :, None]))
+        energy = self.energy(tf.tanh(keys + self.query_projection(out)[:, None, :] + location))[:, :, 0]
+        alignment = tf.nn.softmax(tf.where(mask, energy, -1e9), axis=-1)
+        context = tf.reduce_sum(alignment[:, :, None] * memory, axis=1)
+        logits = self.output_layer(self.output_hidden(tf.concat([out, context], axis=-1)))
+        return logits, [h, c, context, alignment]
+
+    # -- training: teacher forcing
+    def loss(self, encoded, length, labels, label_length, training=False):
+        memory, keys, mask = self._memory(encoded, length)
+        labels = tf.cast(labels, tf.int32)
+        label_length = tf.cast(label_length, tf.int32)
+        steps = tf.shape(labels)[1] + 1
+        inputs = tf.concat([tf.fill(tf.stack([tf.shape(labels)[0], 1]), SOS_EOS_ID), labels], axis=1)
+        position = tf.range(steps)[None, :]
+        targets = tf.where(position < label_length[:, None], tf.pad(labels, [[0, 0], [0, 1]]), SOS_EOS_ID)
+        weights = tf.cast(position <= label_length[:, None], tf.float32)
+
+        def body(carry, tokens):
+            logits, new_state = self.step(tokens, carry[1], memory, keys, mask, training=training)
+            return [logits, new_state]
+
+        first = [tf.zeros(tf.stack([tf.shape(labels)[0], self.vocabulary_size])), self.initial_state(encoded)]
+        logits = tf.scan(body, tf.transpose(inputs), initializer=first)[0]  # [U+1, B, V]
+        log_probs = tf.nn.log_softmax(tf.transpose(logits, [1, 0, 2]))
+        nll = -tf.gather(log_probs, targets, batch_dims=2)
+        smooth = -tf.reduce_mean(log_probs, axis=-1)
+        eps = self.label_smoothing
+        return tf.reduce_sum(((1.0 - eps) * nll + eps * smooth) * weights, axis=1)
+
+    # -- decoding
+    def greedy(self, encoded, length, max_output_length=200):
+        """In-graph greedy decoding until every row emitted the end symbol (or max_output_length)."""
+        memory, keys, mask = self._memory(encoded, length)
+        batch = tf.shape(encoded)[0]
+        tokens = tf.TensorArray(tf.int32, size=0, dynamic_size=True)
+        done = tf.zeros([batch], tf.bool)
+
+        def cond(i, previous, state, done, tokens):
+            return tf.logical_and(i < max_output_length, tf.logical_not(tf.reduce_all(done)))
+
+        def body(i, previous, state, done, tokens):
+            logits, state = self.step(previous, state, memory, keys, mask)
+            best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+            best = tf.where(done, SOS_EOS_ID, best)
+            done = tf.logical_or(done, tf.equal(best, SOS_EOS_ID))
+            return i + 1, best, state, done, tokens.write(i, best)
+
+        _, _, _, _, tokens = tf.while_loop(
+            cond, body, (tf.constant(0), tf.fill([batch], SOS_EOS_ID), self.initial_state(encoded), done, tokens))
+        token_ids = tf.transpose(tokens.stack())  # [B, steps]; zeros after the end symbol
+        token_ids = tf.concat([token_ids, tf.zeros(tf.stack([batch, 1]), tf.int32)], axis=1)
+        token_length = tf.argmin(tf.cast(tf.not_equal(token_ids, SOS_EOS_ID), tf.int32), axis=1,
+                                 output_type=tf.int32)
+        width = tf.maximum(tf.reduce_max(token_length), 1)
+        return token_ids[:, :width], token_length
+
+    def beam_search(self, encoded, beam_width=4, max_output_length=200, symbols=None):
+        from zoo.decoding.attention_beam_search import attention_beam_search
+
+        encoded = tf.constant(np.asarray(encoded, np.float32)[None])
+        memory, keys, _ = self._memory(encoded, tf.shape(encoded)[1:2])
+        state = [np.asarray(s) for s in self.initial_state(encoded)] + [memory.numpy(), keys.numpy()]
+
+        def step(tokens, state):
+            h, c, context, alignment, memory, keys = (tf.constant(s) for s in state)
+            mask = tf.ones(tf.shape(alignment), tf.bool)
+            logits, new = self.step(tf.constant(tokens, tf.int32), [h, c, context, alignment], memory, keys, mask)
+            return tf.nn.log_softmax(logits).numpy(), [s.numpy() for s in new] + [state[4], state[5]]
+
+        best = attention_beam_search(step, state, SOS_EOS_ID, SOS_EOS_ID, beam_width=beam_width,
+                                     max_length=int(max_output_length), length_penalty=self.length_penalty,
+                                     decode=symbols)
+        return best[0].text if best else ""
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
+                "embedding_dim": self.embedding_dim, "decoder_units": self.decoder_units,
+                "attention_units": self.attention_units, "location_filters": self.location_filters,
+                "location_kernel_size": self.location_kernel_size, "label_smoothing": self.label_smoothing,
+                "length_penalty": self.length_penalty}

@@ -1,0 +1,1 @@
+"""RNN transducer (Graves 2012): encoder + small LSTM prediction network + joint network."""
