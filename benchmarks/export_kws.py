@@ -82,7 +82,7 @@ def bench_preset(name, manifest, args):
         rows.append(dict(artifact="SavedModel recognize", bytes=dir_bytes(path), median=med, p99=p99,
                          accuracy=acc(sm_scores)))
     for precision, per_channel in (("float32", True), ("int8", True), ("int8", False)):
-        content = tflite.convert(task, precision, representative=rep, per_channel=per_channel)
+        content = tflite.strip_debug_names(tflite.convert(task, precision, representative=rep, per_channel=per_channel))
         runner = tflite.Runner(content, num_threads=1)
         med, p99 = latency(lambda: runner(waveform=x1), args.runs)
         mem = tflite.memory_report(content)
@@ -91,7 +91,7 @@ def bench_preset(name, manifest, args):
                          accuracy=acc(runner.scores(waves)), activations=mem["activation_peak"]))
     streamer = make_streamer(task)
     for precision in ("float32", "int8"):
-        content = tflite.convert(task, precision, representative=rep, streaming=True)
+        content = tflite.strip_debug_names(tflite.convert(task, precision, representative=rep, streaming=True))
         runner = tflite.Runner(content, num_threads=1)
         state = streamer.initial_state(1)
         hop = np.zeros((1, streamer.hop_samples), np.float32)
@@ -167,7 +167,7 @@ def main(argv=None):
         "",
         f"Machine: {machine()}; TensorFlow {tf.__version__}. Latency of one 1 s clip (streaming: one 20 ms hop) "
         f"over {args.runs} runs; TFLite via ai-edge-litert (XNNPACK, 1 thread); int8 keeps the log-mel frontend "
-        "in float (its mel filterbank stored as band blocks); int8 uses per-channel weight scales, \"per-tensor\" "
+        "in float (its mel filterbank stored as band blocks); internal tensor names stripped as `zoo export` does; int8 uses per-channel weight scales, \"per-tensor\" "
         "one scale per tensor (`zoo export --per-tensor`). Peak activations = largest set of simultaneously live tensors (export.tflite.memory_report). "
         "Reproduce: `python benchmarks/export_kws.py`." + (" RANDOM WEIGHTS (smoke run)." if args.random_weights
                                                             else ""),

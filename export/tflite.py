@@ -190,6 +190,24 @@ def model_ops(content: bytes) -> list[str]:
 _DTYPE_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 8: 8, 9: 1, 10: 8, 16: 4}  # schema TensorType
 
 
+def strip_debug_names(content: bytes) -> bytes:
+    """The same model without the names of its internal tensors (graph-scope debug strings such as
+    `model_1/block4_dw_bn_1/batchnorm/mul`): subgraph inputs/outputs and signature names stay, so
+    signature runners and the numbers are unchanged. Unrolled RNN graphs shrink 2-3x; op names
+    are then gone from op_details, so inspect a model before stripping it."""
+    import flatbuffers
+
+    model = _flatbuffer(content)
+    for sg in model.subgraphs:
+        keep = set(sg.inputs) | set(sg.outputs)
+        for i, tensor in enumerate(sg.tensors):
+            if i not in keep:
+                tensor.name = b""
+    builder = flatbuffers.Builder(len(content))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def memory_report(content: bytes) -> dict:
     """File size and activation memory of the main subgraph: `activation_sum` (every non-constant
     tensor), `activation_peak` (largest set of simultaneously live tensors in execution order: what

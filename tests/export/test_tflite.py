@@ -81,3 +81,14 @@ def test_sliding_window_calibration_skips_the_silent_start(dscnn_task):
     assert len(features) == 3 * (dscnn_task.clip_samples // streamer.hop_samples - streamer.num_frames)
     silent = np.all(np.isclose(features, streamer.silence_frame, atol=1e-3), axis=-1)
     assert not silent.any()
+
+
+def test_stripping_debug_names_keeps_signature_and_numbers(dscnn_task, dscnn_int8):
+    stripped = tflite.strip_debug_names(dscnn_int8)
+    assert len(stripped) < len(dscnn_int8) - 5000  # the names of ~70 tensors
+    assert tflite.model_ops(stripped) == tflite.model_ops(dscnn_int8)
+    x = (0.1 * np.random.default_rng(3).standard_normal((2, dscnn_task.clip_samples))).astype(np.float32)
+    np.testing.assert_array_equal(tflite.Runner(stripped).scores(x), tflite.Runner(dscnn_int8).scores(x))
+    names = [d["names"] for d in tflite.op_details(stripped)]
+    assert all(n == "" for group in names[:-1] for n in group)  # internal tensors carry no name
+    assert tflite.memory_report(stripped)["activation_peak"] == tflite.memory_report(dscnn_int8)["activation_peak"]
