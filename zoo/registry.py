@@ -17,6 +17,7 @@ TASK_CLASSES = {
     # name -> "module:attribute"; resolved lazily so that importing zoo stays cheap.
     "AudioClassifier": "zoo.tasks.recognition:AudioClassifier",
     "SpeechRecognizer": "zoo.tasks.speech_recognizer:SpeechRecognizer",
+    "SourceSeparator": "zoo.tasks.separation:SourceSeparator",
 }
 
 

@@ -1,0 +1,33 @@
+"""Framing of a waveform into overlapping frames (analysis half of a framed transform)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from zoo.errors import ConfigError
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class FrameSignal(keras.layers.Layer):
+    """f32[B, T] -> f32[B, 1 + (T - frame_length) // frame_step, frame_length] (no padding).
+
+    Args:
+        frame_length, frame_step: frame size and hop in samples.
+    """
+
+    def __init__(self, frame_length, frame_step, **kwargs):
+        super().__init__(**kwargs)
+        for what, value in (("frame_length", frame_length), ("frame_step", frame_step)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"FrameSignal {what} must be a positive int", received=value)
+        self.frame_length, self.frame_step = frame_length, frame_step
+
+    def call(self, waveform):
+        return tf.signal.frame(waveform, self.frame_length, self.frame_step, pad_end=False)
+
+    def compute_output_spec(self, waveform):
+        return keras.KerasTensor((waveform.shape[0], None, self.frame_length), dtype=waveform.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "frame_length": self.frame_length, "frame_step": self.frame_step}

@@ -1,0 +1,1 @@
+"""Separation and enhancement families (SourceSeparator backbones)."""
