@@ -87,6 +87,7 @@ def publish_artifacts(preset_name: str, artifacts: dict, hub: Path | None = None
         source = Path(source)
         if kind == "saved_model":
             rel = f"saved_model/{source.name}"
+            shutil.rmtree(dest / rel, ignore_errors=True)  # also a copy the index never listed
             shutil.copytree(source, dest / rel)
             copied = [p for p in sorted((dest / rel).rglob("*")) if p.is_file()]
         else:

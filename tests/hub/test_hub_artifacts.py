@@ -104,3 +104,17 @@ def test_shipped_artifacts_match_keras(tmp_path):
     np.testing.assert_allclose(got, want, atol=1e-5)
     runner = Runner((folder / artifacts["tflite_float32"]).read_bytes())
     np.testing.assert_allclose(runner.scores(x), want, atol=1e-4)
+
+
+def test_publish_over_an_unlisted_leftover_copy(tmp_path):
+    """A folder left by an interrupted publish (not in the index) is replaced, not an error."""
+    from training.publish import publish_artifacts
+
+    hub_root = tmp_path / "hub"
+    write_hub(hub_root, {"p": {"model.weights.h5": b"weights"}})
+    leftover = hub_root / "p" / "saved_model" / "1"
+    leftover.mkdir(parents=True)
+    (leftover / "stale.bin").write_bytes(b"x")
+    entry = publish_artifacts("p", _fake_exports(tmp_path / "a", 0), hub=hub_root)
+    assert not (leftover / "stale.bin").exists()
+    assert "saved_model/1/saved_model.pb" in entry["files"]
