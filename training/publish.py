@@ -19,6 +19,16 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# The summary.json entries published as a preset's metrics, by task class.
+_METRIC_KEYS = {
+    "AudioClassifier": ("test_accuracy", "validation_accuracy", "test_examples", "train_minutes", "epochs_run",
+                        "params", "macs", "machine"),
+    "SpeechRecognizer": ("test_wer_greedy", "test_wer_beam", "test_cer_greedy", "test_cer_beam", "beam_width",
+                         "validation_wer_greedy", "test_utterances", "train_minutes", "epochs_run", "params",
+                         "machine"),
+}
+
+
 def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dict:
     hub = Path(hub or hub_dir())
     run_dir = Path(run_dir)
@@ -39,8 +49,7 @@ def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dic
         "license": preset.license,
         "source": f"trained on {preset.data['corpus']} by this project's recipe",
         "files": files,
-        "metrics": {k: summary[k] for k in ("test_accuracy", "validation_accuracy", "test_examples",
-                                            "train_minutes", "epochs_run", "params", "macs", "machine")},
+        "metrics": {k: summary[k] for k in _METRIC_KEYS[preset.task_class] if k in summary},
         "recipe": f"zoo train {preset_name}",
     }
     _atomic_write_text(index_path, json.dumps(dict(sorted(index.items())), indent=2) + "\n")

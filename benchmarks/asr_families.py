@@ -1,0 +1,95 @@
+"""Every speech-recognition family side by side: held-out-voice test WER (greedy and beam), params, training time.
+
+    python benchmarks/asr_families.py [--train] [--presets a,b] [--publish] [--budget MIN]
+
+With --train each preset is trained by its own recipe (`zoo train PRESET`, optionally with another
+time budget); without it the script reads runs/<preset>/summary.json of earlier runs. The table goes
+into docs/benchmarks.md between markers, with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # runnable from a checkout without `pip install -e`
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from report import machine, write_section  # noqa: E402
+
+
+def asr_presets():
+    from zoo.presets import list_presets
+
+    return [p for p in list_presets(task="recognition") if p.task_class == "SpeechRecognizer"]
+
+
+def decoder_name(p) -> str:
+    decoder = p.task_config.get("decoder")
+    return {None: "CTC", "RNNTDecoder": "RNN-T", "LASSpeller": "attention"}.get(
+        decoder and decoder["class_name"], "?")
+
+
+def table(rows) -> str:
+    from training.reports import markdown_table
+
+    body = []
+    for p, s in rows:
+        body.append([p.family, f"`{p.name}`", decoder_name(p), f"{s['params']:,}", f"{s['test_wer_greedy']:.2%}",
+                     f"{s['test_wer_beam']:.2%} (w={s['beam_width']})", f"{s['test_cer_greedy']:.2%}",
+                     f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s["epochs_run"]])
+    return markdown_table(["family", "preset", "decoder", "params", "test WER greedy", "test WER beam",
+                           "test CER greedy", "val WER greedy", "train min", "epochs"], body)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", action="store_true")
+    parser.add_argument("--publish", action="store_true")
+    parser.add_argument("--presets", default="")
+    parser.add_argument("--runs", default="runs")
+    parser.add_argument("--budget", type=float, default=None, help="training minutes per preset (default: recipe)")
+    args = parser.parse_args(argv)
+    wanted = [p for p in asr_presets() if not args.presets or p.name in args.presets.split(",")]
+    if args.train:
+        from training.asr_train import train_asr
+
+        for p in wanted:
+            overrides = {"output_dir": args.runs}
+            if args.budget:
+                overrides["time_budget_min"] = args.budget
+            train_asr(p.name, overrides)
+    if args.publish:
+        from training.publish import publish_run
+
+        for p in wanted:
+            if (Path(args.runs) / p.name / "summary.json").exists():
+                publish_run(p.name, Path(args.runs) / p.name)
+    rows = []
+    for p in asr_presets():
+        summary = Path(args.runs) / p.name / "summary.json"
+        if summary.exists():
+            rows.append((p, json.loads(summary.read_text())))
+    if not rows:
+        print("no runs/<preset>/summary.json found: run with --train", file=sys.stderr)
+        return 1
+    section = write_section("asr-families", "\n".join([
+        "## Speech recognition families (speech-sentences-synth, test split = voices never heard in training)",
+        "",
+        f"Machine: {machine()} (training on these 2 CPU cores, shared with other jobs); TensorFlow "
+        f"{rows[0][1].get('tensorflow', '?')}. Each preset trained by `zoo train PRESET` under a wall-clock budget "
+        "(learning rate annealed over the budget, best epoch by validation greedy WER); WER by jiwer over the "
+        "character transcripts of the held-out-voice test split. Greedy decoding runs inside the exported graph; "
+        "the beam search (CTC prefix beam search, RNN-T or attention beam search) outside it. "
+        "Reproduce: `python benchmarks/asr_families.py --train`.",
+        "",
+        table(rows),
+    ]))
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
