@@ -1,0 +1,1 @@
+"""DTLN: dual-signal transformation LSTM network denoiser (Westhausen & Meyer 2020)."""
