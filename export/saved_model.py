@@ -88,8 +88,18 @@ def recognize_fn(task, max_samples):
     return recognize
 
 
+def separate_fn(task, max_samples):
+    """SourceSeparator: validated (mixture, mixture_length) -> {"sources": f32[B, S, T]}."""
+
+    def separate(mixture, mixture_length):
+        mixture = _validate_waveform(task, mixture, mixture_length, max_samples)
+        return {"sources": task.separate(mixture, mixture_length)}
+
+    return separate
+
+
 def recognize_wav_fn(task, max_samples):
-    recognize = recognize_fn(task, max_samples)
+    recognize = separate_fn(task, max_samples) if task.kind == "separation" else recognize_fn(task, max_samples)
     rate = task.sample_rate
 
     def decode(contents):
@@ -167,10 +177,13 @@ def write_warmup(path: Path, task, model_name: str, streamer=None) -> int:
     """One request per endpoint (a quiet deterministic tone) so TF Serving traces them at load."""
     n = getattr(task, "clip_samples", None) or task.sample_rate
     tone = (0.1 * np.sin(2 * np.pi * 440.0 * np.arange(n) / task.sample_rate)).astype(np.float32)
+    endpoint = task.signature().endpoint
+    names = [t.name for t in task.signature().inputs]  # waveform / mixture and its length
+    plain = {names[0]: tone[None], names[1]: np.array([n], np.int32)}
     requests = [
-        ("recognize", {"waveform": tone[None], "waveform_length": np.array([n], np.int32)}),
-        ("serving_default", {"waveform": tone[None], "waveform_length": np.array([n], np.int32)}),
-        ("recognize_wav", {"wav": np.array([wav_bytes(tone, task.sample_rate)], dtype=object)}),
+        (endpoint, plain),
+        ("serving_default", plain),
+        (f"{endpoint}_wav", {"wav": np.array([wav_bytes(tone, task.sample_rate)], dtype=object)}),
     ]
     if streamer is not None:
         state = streamer.initial_state(1)
@@ -225,11 +238,11 @@ def build_archive(task, *, streamer=None, max_samples=None):
     max_samples = int(max_samples or MAX_SECONDS * task.sample_rate)
     archive = keras.export.ExportArchive()
     archive.track(task)
-    wave_sig = [tf.TensorSpec([None, None], tf.float32, name="waveform"),
-                tf.TensorSpec([None], tf.int32, name="waveform_length")]
+    wave_sig = [t.to_tf() for t in task.signature().inputs]  # waveform or mixture, and its length
     endpoint = task.signature().endpoint
-    archive.add_endpoint(endpoint, recognize_fn(task, max_samples), input_signature=wave_sig)
-    archive.add_endpoint("serving_default", recognize_fn(task, max_samples), input_signature=wave_sig)
+    fn = separate_fn if task.kind == "separation" else recognize_fn
+    archive.add_endpoint(endpoint, fn(task, max_samples), input_signature=wave_sig)
+    archive.add_endpoint("serving_default", fn(task, max_samples), input_signature=wave_sig)
     archive.add_endpoint(f"{endpoint}_wav", recognize_wav_fn(task, max_samples),
                          input_signature=[tf.TensorSpec([None], tf.string, name="wav")])
     if streamer is not None:
@@ -250,11 +263,13 @@ def export_saved_model(task, base_dir, *, model_name=None, version=1, streaming=
     polling TF Serving never loads a half-written model. Returns the version folder.
     """
     from zoo.tasks.recognition import AudioClassifier
+    from zoo.tasks.separation import SourceSeparator
     from zoo.tasks.speech_recognizer import SpeechRecognizer
 
-    if not isinstance(task, (AudioClassifier, SpeechRecognizer)):
-        raise ExportError("SavedModel export supports audio classifiers and speech recognizers so far",
-                          received=type(task).__name__, expected="AudioClassifier or SpeechRecognizer")
+    if not isinstance(task, (AudioClassifier, SpeechRecognizer, SourceSeparator)):
+        raise ExportError("SavedModel export supports audio classifiers, speech recognizers and separators so far",
+                          received=type(task).__name__,
+                          expected="AudioClassifier, SpeechRecognizer or SourceSeparator")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ExportError("version must be a positive int (TF Serving reads numeric folders)", received=version)
     model_name = model_name or task.name

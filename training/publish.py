@@ -26,6 +26,8 @@ _METRIC_KEYS = {
     "SpeechRecognizer": ("test_wer_greedy", "test_wer_beam", "test_cer_greedy", "test_cer_beam", "beam_width",
                          "validation_wer_greedy", "test_utterances", "train_minutes", "epochs_run", "params",
                          "machine"),
+    "SourceSeparator": ("test", "algorithmic_latency_ms", "best_val_loss", "train_minutes", "epochs_run", "params",
+                        "machine"),
 }
 
 

@@ -87,6 +87,8 @@ def cmd_train(args):
     overrides.setdefault("output_dir", args.output_dir)
     if get_preset(args.preset).task_class == "SpeechRecognizer":
         from training.asr_train import train_asr as train
+    if get_preset(args.preset).task_class == "SourceSeparator":
+        from training.separation_train import train_separator as train
     summary = train(args.preset, overrides, verbose=2 if args.verbose else 1)
     if args.publish:
         from pathlib import Path
@@ -148,6 +150,9 @@ def cmd_predict(args):
             if args.json:
                 print(json.dumps({"file": path, "error": str(exc)}))
             continue
+        if "sources" in result:  # separators: one WAV per estimated source
+            print(json.dumps({"file": path, "sources": _write_sources(path, result, args.out)}))
+            continue
         if "text" in result:  # sequence recognisers: the transcript
             print(json.dumps({"file": path, "text": result["text"]}) if args.json else f"{path}\t{result['text']}")
             continue
@@ -156,6 +161,22 @@ def cmd_predict(args):
         else:
             print(f"{path}: {result['label']} ({result['score']:.1%})")
     return 1 if failures else 0
+
+
+def _write_sources(path, result, out_dir):
+    """Write result["sources"] [S, T] as <out_dir>/<stem>_source<i>.wav (16-bit PCM); their paths."""
+    from pathlib import Path
+
+    import soundfile as sf
+
+    out = Path(out_dir or ".")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, source in enumerate(result["sources"]):
+        target = out / f"{Path(path).stem}_source{i + 1}.wav"
+        sf.write(str(target), source.clip(-1.0, 1.0), result["sample_rate"], subtype="PCM_16")
+        written.append(str(target))
+    return written
 
 
 def cmd_export(args):
@@ -236,12 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="runs")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("predict", help="classify or transcribe audio files")
+    p = sub.add_parser("predict", help="classify, transcribe or separate audio files")
     p.add_argument("preset")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true", help="one JSON object per file: file, label, score")
     p.add_argument("--weights", help="weights file instead of the hub's")
     p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer files")
+    p.add_argument("--out", help="separation presets: folder for one WAV per estimated source (default: .)")
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("export", help="export a preset behind its parity gates (SavedModel for TF Serving, TFLite)")
     p.add_argument("preset")
