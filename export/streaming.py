@@ -247,6 +247,10 @@ def make_streamer(task, kind: str | None = None) -> _Streamer:
     """The streamer for `task`: "incremental" for CRNN backbones, "sliding_window" otherwise."""
     from zoo.tasks.recognition import AudioClassifier
 
+    if getattr(task, "decoder_type", None) == "ctc":  # SpeechRecognizer: export/ctc_streamer.py
+        from export.ctc_streamer import CTCStreamer
+
+        return CTCStreamer(task)
     if not isinstance(task, AudioClassifier):
         raise ExportError("streaming export supports audio classifiers (keyword spotters) so far",
                           received=type(task).__name__, expected="AudioClassifier")
