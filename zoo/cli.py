@@ -29,10 +29,10 @@ def cmd_list(args):
     print(f"{'preset':28} {'task':12} {'family':10} {'rate':>6} {'size':>9} {'test acc':>9}  license")
     for p in presets:
         size = sum(f["size"] for f in p.files.values())
-        acc = p.metrics.get("test_accuracy")
+        acc, wer = p.metrics.get("test_accuracy"), p.metrics.get("test_wer_greedy")
+        metric = f"{acc:.2%}" if acc is not None else f"WER {wer:.1%}" if wer is not None else "untrained"
         print(f"{p.name:28} {p.task:12} {p.family:10} {p.sample_rate:>6} "
-              f"{(f'{size / 1024:.0f} KB' if size else '-'):>9} {(f'{acc:.2%}' if acc is not None else 'untrained'):>9}"
-              f"  {p.license}")
+              f"{(f'{size / 1024:.0f} KB' if size else '-'):>9} {metric:>9}  {p.license}")
     return 0
 
 
