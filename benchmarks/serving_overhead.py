@@ -64,6 +64,12 @@ def latency(stub, req, n):
     return ts
 
 
+def cpu_seconds(pid=None) -> float:
+    """User + system CPU time of a process (this one by default), from /proc."""
+    fields = Path(f"/proc/{pid or 'self'}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(stub, req, seconds, concurrency=16):
     done = [0]
     end = time.monotonic() + seconds
@@ -139,9 +145,13 @@ def main(argv=None):
         try:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
             lat = latency(stub, req, args.requests) if bf is None else None
+            server0, client0 = cpu_seconds(proc.pid), cpu_seconds()
             rps, errors = throughput(stub, req, args.seconds)
-            rows[mode] = (lat, rps, errors)
-            print(f"{mode}: {rps:.0f} requests/s, {len(errors)} errors", flush=True)
+            n = max(rps * args.seconds, 1.0)
+            cpu = ((cpu_seconds(proc.pid) - server0) / n * 1e3, (cpu_seconds() - client0) / n * 1e3)
+            rows[mode] = (lat, rps, errors, cpu)
+            print(f"{mode}: {rps:.0f} requests/s, {len(errors)} errors, CPU ms/request server {cpu[0]:.2f} "
+                  f"client {cpu[1]:.2f}", flush=True)
         finally:
             proc.terminate()
             proc.wait(30)
@@ -149,8 +159,8 @@ def main(argv=None):
     l50, l99 = percentiles(local)
     s50, s99 = percentiles(rows["no batching"][0])
     base = rows["no batching"][1]
-    throughput_rows = "\n".join(f"| {mode} | {rps:.0f} | {len(errors)} | {rps / base:.2f}x |"
-                                 for mode, (_, rps, errors) in rows.items())
+    throughput_rows = "\n".join(f"| {mode} | {rps:.0f} | {len(errors)} | {rps / base:.2f}x | {cpu[0]:.2f} | {cpu[1]:.2f} |"
+                                 for mode, (_, rps, errors, cpu) in rows.items())
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from report import machine, write_section
 
@@ -165,8 +175,8 @@ Machine: {machine()}; {args.preset} (random weights: latency does not depend on 
 | gRPC Predict through `zoo serve` | {s50:.2f} ms | {s99:.2f} ms |
 | **server overhead** | **{s50 - l50:.2f} ms** | **{s99 - l99:.2f} ms** |
 
-| concurrency 16, {args.seconds:.0f} s each | requests/s | errors | vs no batching |
-|---|---|---|---|
+| concurrency 16, {args.seconds:.0f} s each | requests/s | errors | vs no batching | server CPU ms/request | client CPU ms/request |
+|---|---|---|---|---|---|
 {throughput_rows}
 """
     print(text)
