@@ -23,7 +23,7 @@ import numpy as np
 from zoo.errors import ConfigError
 from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
-LOSSES = ("pit_si_sdr", "si_sdr", "si_sdr_mrstft", "pit_spectral_mse")
+LOSSES = ("pit_si_sdr", "si_sdr", "si_sdr_mrstft", "pit_psa", "pit_magnitude")
 
 
 @dataclass
@@ -114,6 +114,11 @@ def make_loss(name: str):
 
     if name == "pit_si_sdr":
         return PermutationInvariantLoss(NegativeSISDR())
+    if name in ("pit_psa", "pit_magnitude"):  # mask training targets on the masked outputs' spectra
+        from zoo.losses.stft_loss import SpectralMSE
+
+        mode = "phase_sensitive" if name == "pit_psa" else "magnitude"
+        return PermutationInvariantLoss(SpectralMSE(frame_length=256, frame_step=64, fft_length=256, mode=mode))
     if name == "si_sdr":
         return NegativeSISDR()
     if name == "si_sdr_mrstft":

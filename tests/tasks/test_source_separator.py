@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from zoo.errors import ConfigError
 from zoo.families.separation.conv_tasnet.conv_tasnet_backbone import ConvTasNetBackbone
+from zoo.families.separation.blstm_mask.blstm_mask_backbone import BLSTMMaskBackbone
 from zoo.families.separation.dtln.dtln_backbone import DTLNBackbone
 from zoo.tasks.separation import SourceSeparator, padded_length
 
@@ -23,6 +24,12 @@ def tiny_dtln(seed=0):
     keras.utils.set_random_seed(seed)
     return SourceSeparator(DTLNBackbone(frame_length=32, frame_step=8, lstm_units=8, num_layers=2, encoder_size=16),
                            sample_rate=16000, name="tiny_dtln")
+
+
+def tiny_blstm(seed=0):
+    keras.utils.set_random_seed(seed)
+    return SourceSeparator(BLSTMMaskBackbone(num_sources=2, frame_length=32, frame_step=8, lstm_units=8, num_layers=1),
+                           sample_rate=8000, name="tiny_blstm")
 
 
 def run(task, x, lengths=None):
@@ -73,7 +80,18 @@ def test_causal_tasnet_ignores_the_future():
     assert np.abs(run(noncausal, x)[..., :200] - run(noncausal, y)[..., :200]).max() > 1e-6
 
 
-@pytest.mark.parametrize("make", [tiny_tasnet, lambda: tiny_tasnet(causal=True), tiny_dtln])
+def test_blstm_all_one_masks_reconstruct_the_mixture():
+    task = tiny_blstm()
+    dense = task.backbone.get_layer("masks")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel * 0.0, bias * 0.0 + 40.0])  # sigmoid -> 1
+    x = np.random.default_rng(8).normal(size=(1, 157)).astype(np.float32)
+    out = run(task, x)
+    np.testing.assert_allclose(out[0, 0], x[0], atol=1e-5)
+    np.testing.assert_allclose(out[0, 1], x[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [tiny_tasnet, lambda: tiny_tasnet(causal=True), tiny_dtln, tiny_blstm])
 def test_config_round_trip_and_save_load(make, tmp_path):
     task = make()
     x = np.random.default_rng(3).normal(size=(1, 200)).astype(np.float32) * 0.1
