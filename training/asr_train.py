@@ -22,6 +22,8 @@ from zoo.errors import DataError
 
 BUCKET_SECONDS = (1.75, 2.25, 2.75, 3.25, 3.75)
 BEAM_WIDTH = 8
+CHECK_STEPS = 120  # updates between validation check-ins
+WARMUP_STEPS_MAX = 150
 
 
 def split_rows(manifest_path, split):
@@ -195,7 +197,10 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
                 "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0} if exp.augment else None)
     num_train = len(split_rows(manifest, "train"))
-    steps_per_epoch = -(-num_train // exp.batch_size)
+    # fit() "epochs" are check-ins of CHECK_STEPS updates (validation WER, best weights, budget), so a
+    # short budget still keeps its best point; the data pipeline itself repeats endlessly.
+    steps_per_epoch = min(CHECK_STEPS, -(-num_train // exp.batch_size))
+    warmup_steps = min(exp.warmup_epochs * -(-num_train // exp.batch_size), WARMUP_STEPS_MAX)
     train_ds = make_asr_dataset(task, manifest, "train", batch_size=exp.batch_size, augment=augment, shuffle=True,
                                 seed=exp.seed, repeat=True)
     trainer = _trainer(task)
@@ -204,7 +209,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     trainer.compile(optimizer=optimizer)
     best_path = run_dir / WEIGHTS_FILE
     budget = exp.time_budget_min * 60.0
-    val_limit = 400  # a fixed subset keeps the per-epoch validation cheap
+    val_limit = 200  # a fixed subset keeps the check-ins cheap
 
     class Schedule(keras.callbacks.Callback):
         """Warmup, then cosine decay over the time budget; validation WER, best weights, early stop."""
@@ -221,8 +226,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
 
         def on_train_batch_begin(self, batch, logs=None):
             frac = min(1.0, (time.perf_counter() - self.start) / budget)
-            warm = min(1.0, (batch + 1 + self.params["steps"] * len(self.history)) /
-                       max(1, exp.warmup_epochs * steps_per_epoch))
+            warm = min(1.0, (batch + 1 + steps_per_epoch * len(self.history)) / max(1, warmup_steps))
             lr = exp.learning_rate * min(warm, 0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
             optimizer.learning_rate.assign(lr)
 
@@ -246,7 +250,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
 
     schedule = Schedule()
     start = time.perf_counter()
-    trainer.fit(train_ds, epochs=exp.epochs, steps_per_epoch=steps_per_epoch, callbacks=[schedule],
+    trainer.fit(train_ds, epochs=10_000, steps_per_epoch=steps_per_epoch, callbacks=[schedule],
                 verbose=verbose)
     train_seconds = time.perf_counter() - start
     with open(run_dir / "history.json", "w") as f:
@@ -264,7 +268,8 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         "validation_wer_greedy": round(val["wer_greedy"], 4),
         "test_utterances": test["num_utterances"],
         "train_minutes": round(train_seconds / 60.0, 2),
-        "epochs_run": len(schedule.history),
+        "epochs_run": round(len(schedule.history) * steps_per_epoch * exp.batch_size / num_train, 2),
+        "updates": len(schedule.history) * steps_per_epoch,
         "params": int(task.count_params()),
         "machine": _machine(),
         "tensorflow": tf.__version__,

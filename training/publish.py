@@ -24,7 +24,7 @@ _METRIC_KEYS = {
     "AudioClassifier": ("test_accuracy", "validation_accuracy", "test_examples", "train_minutes", "epochs_run",
                         "params", "macs", "machine"),
     "SpeechRecognizer": ("test_wer_greedy", "test_wer_beam", "test_cer_greedy", "test_cer_beam", "beam_width",
-                         "validation_wer_greedy", "test_utterances", "train_minutes", "epochs_run", "params",
+                         "validation_wer_greedy", "test_utterances", "train_minutes", "epochs_run", "updates", "params",
                          "machine"),
     "SourceSeparator": ("test", "algorithmic_latency_ms", "best_val_loss", "train_minutes", "epochs_run", "params",
                         "machine"),
