@@ -155,13 +155,30 @@ def _convert_job(job: dict) -> None:
     from zoo.registry import import_family
 
     import_family("dtln")
+    import zoo.tasks.separation  # noqa: F401  (registers SourceSeparator for load_model)
     task = keras.saving.load_model(job["model"])
-    model = DTLNStreamer(task).model(batch_size=1)
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    streamer = DTLNStreamer(task)
+    model = streamer.model(batch_size=1)
+    names = ["audio", *streamer.state_spec()]
+    sizes = {"audio": streamer.hop_samples, **streamer.state_spec()}
+    archive = keras.export.ExportArchive()  # Keras 3 models convert through a SavedModel endpoint
+    archive.track(model)
+
+    def serve(*args):
+        return model(dict(zip(names, args)), training=False)
+
+    archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec([1, sizes[n]], tf.float32, name=n)
+                                                          for n in names])
+    saved = Path(job["out"]).with_suffix(".saved_model")
+    archive.write_out(str(saved), verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=["serve"])
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if job["precision"] == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     Path(job["out"]).write_bytes(converter.convert())
+    import shutil
+
+    shutil.rmtree(saved, ignore_errors=True)
 
 
 class TFLiteStreamRunner:
