@@ -39,7 +39,8 @@ def table(rows) -> str:
     for p, s in rows:
         body.append([p.family, f"`{p.name}`", decoder_name(p), f"{s['params']:,}", f"{s['test_wer_greedy']:.2%}",
                      f"{s['test_wer_beam']:.2%} (w={s['beam_width']})", f"{s['test_cer_greedy']:.2%}",
-                     f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s.get("updates", "?"), s["epochs_run"]])
+                     f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s.get("updates", "?"),
+                     s["epochs_run"]])
     return markdown_table(["family", "preset", "decoder", "params", "test WER greedy", "test WER beam",
                            "test CER greedy", "val WER greedy", "train min", "updates", "epochs"], body)
 
