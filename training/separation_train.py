@@ -175,10 +175,8 @@ def evaluate_separator(task, root: Path, rows: list, *, oracle: bool = True) -> 
 
 def train_separator(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) -> dict:
     import keras
-    import tensorflow as tf
 
     from training.manifest import read_manifest
-    from training.train import _machine
 
     preset = get_preset(preset_name)
     exp = SeparationExperiment.from_preset(preset, overrides)
@@ -222,8 +220,20 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
     if best.exists():
         task.load_weights(str(best))
     task.save_weights(str(run_dir / WEIGHTS_FILE))
+    (run_dir / "train_time.json").write_text(json.dumps({"train_seconds": train_seconds}) + "\n")
+    return finish_run(task, exp, preset, root, split, run_dir)
+
+
+def finish_run(task, exp, preset, root, split, run_dir) -> dict:
+    """Evaluate the trained task on the test split and write summary.json."""
     import csv
 
+    import tensorflow as tf
+
+    from training.train import _machine
+
+    timing = run_dir / "train_time.json"
+    train_seconds = json.loads(timing.read_text())["train_seconds"] if timing.exists() else float("nan")
     with open(run_dir / "history.csv") as f:
         history = list(csv.DictReader(f))
     metrics = evaluate_separator(task, root, split["test"][:exp.test_examples])
@@ -253,8 +263,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--eval-only", action="store_true", help="evaluate runs/PRESET/model.weights.h5 again")
     args = parser.parse_args(argv)
-    train_separator(args.preset, parse_set_args(args.set))
+    if not args.eval_only:
+        train_separator(args.preset, parse_set_args(args.set))
+        return
+    from training.manifest import read_manifest
+
+    preset = get_preset(args.preset)
+    exp = SeparationExperiment.from_preset(preset, parse_set_args(args.set))
+    run_dir = Path(exp.output_dir) / preset.name
+    task = build_task(preset)
+    task.load_weights(str(run_dir / WEIGHTS_FILE))
+    root = Path(exp.data_root) / preset.data["corpus"]
+    rows = read_manifest(root / "manifest.jsonl", required=("path", "split", "sources"))
+    split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test")}
+    finish_run(task, exp, preset, root, split, run_dir)
 
 
 if __name__ == "__main__":
