@@ -37,6 +37,10 @@ def table(rows) -> str:
 
     body = []
     for p, s in rows:
+        before = s.get("continued_from") or {}
+        if before:  # a run continued from earlier weights: report the whole training
+            s = dict(s, train_minutes=s["train_minutes"] + (before.get("train_minutes") or 0),
+                     updates=s.get("updates", 0) + (before.get("updates") or 0))
         body.append([p.family, f"`{p.name}`", decoder_name(p), f"{s['params']:,}", f"{s['test_wer_greedy']:.2%}",
                      f"{s['test_wer_beam']:.2%} (w={s['beam_width']})", f"{s['test_cer_greedy']:.2%}",
                      f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s.get("updates", "?"),

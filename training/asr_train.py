@@ -174,7 +174,9 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
     return metrics
 
 
-def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) -> dict:
+def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2, init_weights=None) -> dict:
+    """Train a SpeechRecognizer preset by its recipe; `init_weights` (a run's model.weights.h5) continues
+    from earlier weights instead of a random start (its summary.json beside it is recorded)."""
     import keras
     import tensorflow as tf
 
@@ -193,6 +195,13 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     keras.utils.set_random_seed(exp.seed)
     manifest = make_corpus(preset.data["corpus"], Path(exp.data_root), seed=0, scale=exp.corpus_scale)
     task = build_task(preset, dropout=exp.dropout)
+    continued = None
+    if init_weights is not None:
+        from zoo.presets import load_weights_verified
+
+        load_weights_verified(task, Path(init_weights), None)
+        previous = Path(init_weights).parent / "summary.json"
+        continued = json.loads(previous.read_text()) if previous.exists() else {"weights": str(init_weights)}
     augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
                 "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0} if exp.augment else None)
@@ -272,6 +281,8 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         "updates": len(schedule.history) * steps_per_epoch,
         "params": int(task.count_params()),
         "machine": _machine(),
+        **({"continued_from": {k: continued.get(k) for k in ("train_minutes", "updates", "test_wer_greedy")}}
+           if continued else {}),
         "tensorflow": tf.__version__,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
