@@ -20,7 +20,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, no GPU"
+    # Other work on the same cores skews latencies: say how busy the machine was.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, no GPU, load average {load:.1f} when the run started"
 
 
 def write_section(name: str, body: str, doc: Path = DOC) -> str:
