@@ -19,8 +19,12 @@ def test_presets_are_data_with_every_required_field():
     for p in list_presets():
         data = p.to_json()
         for key in REQUIRED_KEYS:
+            if key == "frontend" and p.task == "separation":  # separation backbones own their transform
+                assert data[key] is None, p.name
+                continue
             assert data[key] not in (None, ""), (p.name, key)
-        assert p.sample_rate == p.frontend["config"]["sample_rate"]
+        if p.frontend is not None:
+            assert p.sample_rate == p.frontend["config"]["sample_rate"]
         assert p.backbone["class_name"].endswith("Backbone")
 
 
