@@ -73,9 +73,12 @@ def _index():
 
 
 def test_every_shipped_artifact_is_a_listed_file():
+    from zoo.presets import get_preset
+
     for name, entry in _index().items():
         artifacts = entry.get("artifacts", {})
-        assert {"saved_model", "tflite_float32", "tflite_int8"} <= set(artifacts), name
+        if get_preset(name).task_class == "AudioClassifier":  # the exported families so far
+            assert {"saved_model", "tflite_float32", "tflite_int8"} <= set(artifacts), name
         for kind, rel in artifacts.items():
             listed = [f for f in entry["files"] if f == rel or f.startswith(rel + "/")]
             assert listed, (name, kind)
