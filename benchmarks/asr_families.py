@@ -39,8 +39,9 @@ def table(rows) -> str:
     for p, s in rows:
         before = s.get("continued_from") or {}
         if before:  # a run continued from earlier weights: report the whole training
-            s = dict(s, train_minutes=s["train_minutes"] + (before.get("train_minutes") or 0),
-                     updates=s.get("updates", 0) + (before.get("updates") or 0))
+            total = s.get("updates", 0) + (before.get("updates") or 0)
+            s = dict(s, train_minutes=s["train_minutes"] + (before.get("train_minutes") or 0), updates=total,
+                     epochs_run=round(s["epochs_run"] * total / max(s.get("updates", 1), 1), 2))
         body.append([p.family, f"`{p.name}`", decoder_name(p), f"{s['params']:,}", f"{s['test_wer_greedy']:.2%}",
                      f"{s['test_wer_beam']:.2%} (w={s['beam_width']})", f"{s['test_cer_greedy']:.2%}",
                      f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s.get("updates", "?"),
@@ -56,6 +57,7 @@ def main(argv=None):
     parser.add_argument("--presets", default="")
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--budget", type=float, default=None, help="training minutes per preset (default: recipe)")
+    parser.add_argument("--note", default="", help="a sentence on the run's conditions, printed under the table")
     args = parser.parse_args(argv)
     wanted = [p for p in asr_presets() if not args.presets or p.name in args.presets.split(",")]
     if args.train:
@@ -72,11 +74,13 @@ def main(argv=None):
         for p in wanted:
             if (Path(args.runs) / p.name / "summary.json").exists():
                 publish_run(p.name, Path(args.runs) / p.name)
-    rows = []
+    rows, untrained = [], []
     for p in asr_presets():
         summary = Path(args.runs) / p.name / "summary.json"
         if summary.exists():
             rows.append((p, json.loads(summary.read_text())))
+        else:
+            untrained.append(f"`{p.name}`")
     if not rows:
         print("no runs/<preset>/summary.json found: run with --train", file=sys.stderr)
         return 1
@@ -91,6 +95,9 @@ def main(argv=None):
         "Reproduce: `python benchmarks/asr_families.py --train`.",
         "",
         table(rows),
+        "",
+        f"Not trained in this run: {', '.join(untrained)}." if untrained else "",
+        args.note,
     ]))
     print(section)
     return 0

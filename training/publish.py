@@ -31,6 +31,18 @@ _METRIC_KEYS = {
 }
 
 
+def _metrics(summary: dict, task_class: str) -> dict:
+    metrics = {k: summary[k] for k in _METRIC_KEYS[task_class] if k in summary}
+    before = summary.get("continued_from")
+    if before:  # a run continued from earlier weights: publish the whole training's cost
+        metrics["train_minutes"] = round(metrics["train_minutes"] + (before.get("train_minutes") or 0), 2)
+        if "updates" in metrics:
+            total = metrics["updates"] + (before.get("updates") or 0)
+            metrics["epochs_run"] = round(metrics["epochs_run"] * total / max(metrics["updates"], 1), 2)
+            metrics["updates"] = total
+    return metrics
+
+
 def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dict:
     hub = Path(hub or hub_dir())
     run_dir = Path(run_dir)
@@ -51,7 +63,7 @@ def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dic
         "license": preset.license,
         "source": f"trained on {preset.data['corpus']} by this project's recipe",
         "files": files,
-        "metrics": {k: summary[k] for k in _METRIC_KEYS[preset.task_class] if k in summary},
+        "metrics": _metrics(summary, preset.task_class),
         "recipe": f"zoo train {preset_name}",
     }
     _atomic_write_text(index_path, json.dumps(dict(sorted(index.items())), indent=2) + "\n")
