@@ -44,6 +44,17 @@ def _limitations(preset) -> list[str]:
     return out
 
 
+def _flat(metrics: dict, prefix: str = "") -> dict:
+    """{"test": {"si_sdri": 2.6}} -> {"test.si_sdri": 2.6} (separation runs nest their test metrics)."""
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def build_model_card(preset_name: str, run_dir, hub=None) -> str:
     """The Markdown model card of `preset_name` (docs/models/<preset>.md)."""
     preset = get_preset(preset_name)
@@ -72,9 +83,17 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
         f"| latency | {metrics['latency_ms']} ms per clip |" if "latency_ms" in metrics else "| latency | not measured |",
         f"| license | {preset.license} |",
         "",
+        "## Metrics (as measured and stored in the hub index)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *[f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+          for k, v in sorted(_flat(metrics).items()) if isinstance(v, (int, float, str)) and k != "machine"],
+        "",
         "## Architecture",
         "",
-        f"Frontend `{preset.frontend.get('class_name', '?')}` then backbone `{backbone.get('class_name', '?')}`:",
+        (f"Frontend `{preset.frontend.get('class_name', '?')}` then backbone `{backbone.get('class_name', '?')}`:"
+         if preset.frontend else f"Backbone `{backbone.get('class_name', '?')}` (it owns its signal transform):"),
         "",
         "```json",
         json.dumps({"frontend": preset.frontend, "backbone": backbone}, indent=2, sort_keys=True),
