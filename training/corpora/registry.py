@@ -32,6 +32,11 @@ CORPORA = {
         "training.corpora.array_mixtures:make_array_mixtures",
         "4-mic linear/circular array mixtures of 1-2 speakers + point/diffuse noise, with DOAs (16 kHz)",
     ),
+    "tts-slt-synth": (
+        "training.corpora.tts_single_voice:make_tts_single_voice",
+        "one voice (flite slt, 16 kHz): unique sentences with espeak-ng IPA phonemes and durations in 12.5 ms "
+        "frames from flite's timings, split by sentence",
+    ),
 }
 
 
