@@ -32,17 +32,21 @@ def test_mcd_is_zero_for_identical_audio():
 def test_mcd_of_a_gain_change_matches_the_closed_form():
     x, gain = speechlike(), 0.5
     assert ms.mel_cepstral_distortion(x, gain * x, SR) < 1e-6  # c0 excluded: energy only
-    # With c0: log amplitude moves by ln(gain) in all 80 bands; the orthonormal DCT's c0 by ln(gain) * sqrt(80).
-    expected = ms.MCD_CONSTANT * abs(np.log(gain)) * np.sqrt(80)
+    # With c0: the log amplitude moves by ln(gain) in every band, so c0 (its mean) by ln(gain).
+    expected = ms.MCD_CONSTANT * abs(np.log(gain))
     assert ms.mel_cepstral_distortion(x, gain * x, SR, include_c0=True) == pytest.approx(expected, rel=1e-6)
-    assert expected == pytest.approx(10 / np.log(10) * np.sqrt(2) * np.log(2) * np.sqrt(80))
+    assert expected == pytest.approx(10 / np.log(10) * np.sqrt(2) * np.log(2))  # 4.26 dB
 
 
 def test_mcd_cepstra_are_librosa_mfcc_of_log_amplitude():
     x = speechlike(0.5)
     mel = librosa.feature.melspectrogram(y=x, sr=SR, n_fft=1024, hop_length=256, n_mels=80)
     expected = librosa.feature.mfcc(S=np.log(mel) / 2, n_mfcc=13, norm="ortho").T
-    np.testing.assert_allclose(ms.mel_cepstra(x, SR), expected, rtol=1e-10)
+    c = ms.mel_cepstra(x, SR)
+    # The orthonormal DCT rescaled to cepstral units: c_0 = mean log amplitude, c_n = y_n / sqrt(2 * 80).
+    np.testing.assert_allclose(c[:, 0], np.log(mel).mean(axis=0) / 2, rtol=1e-10)
+    np.testing.assert_allclose(c[:, 0], expected[:, 0] / np.sqrt(80), rtol=1e-10)
+    np.testing.assert_allclose(c[:, 1:], expected[:, 1:] / np.sqrt(160), rtol=1e-10)
 
 
 def test_mcd_dtw_absorbs_a_time_shift():

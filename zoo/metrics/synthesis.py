@@ -42,9 +42,13 @@ def _positive_int(name, value):
 
 def mel_cepstra(waveform, sample_rate: int, *, frame_length: int = 1024, frame_step: int = 256,
                 num_mel_bins: int = 80, num_coefficients: int = 13) -> np.ndarray:
-    """[frames, num_coefficients] MFCC-style cepstra: orthonormal DCT-II (librosa.feature.mfcc) of the
-    natural log of the mel *amplitude* (half the log of librosa's Slaney mel power spectrogram,
-    centred frames, Hann window)."""
+    """[frames, num_coefficients] mel cepstra of the natural-log mel *amplitude* (half the log of
+    librosa's Slaney mel power spectrogram; centred frames, Hann window).
+
+    The DCT-II is librosa.feature.mfcc's with norm=None, divided by 2 * num_mel_bins: that makes
+    c_n the cepstrum of ln A(w) = c_0 + 2 sum_n c_n cos(n w) over the mel axis (c_0 the mean log
+    amplitude), the scale MCD's constant assumes. (The orthonormal DCT would inflate MCD by
+    sqrt(2 * num_mel_bins).)"""
     import librosa
 
     x = _waveform(waveform, "waveform")
@@ -52,7 +56,8 @@ def mel_cepstra(waveform, sample_rate: int, *, frame_length: int = 1024, frame_s
     mel = librosa.feature.melspectrogram(y=x, sr=sample_rate, n_fft=frame_length, hop_length=frame_step,
                                          n_mels=num_mel_bins, power=2.0)
     log_amplitude = 0.5 * np.log(np.maximum(mel, LOG_FLOOR))
-    return librosa.feature.mfcc(S=log_amplitude, n_mfcc=num_coefficients, dct_type=2, norm="ortho").T
+    cepstra = librosa.feature.mfcc(S=log_amplitude, n_mfcc=num_coefficients, dct_type=2, norm=None)
+    return cepstra.T / (2.0 * num_mel_bins)
 
 
 def mel_cepstral_distortion(reference, estimate, sample_rate: int, *, include_c0: bool = False, dtw: bool = True,
@@ -60,7 +65,8 @@ def mel_cepstral_distortion(reference, estimate, sample_rate: int, *, include_c0
     """Mel-cepstral distortion in dB, averaged over DTW-aligned frame pairs.
 
     Per pair: MCD_CONSTANT * ||c_ref - c_est|| over coefficients 1..num_coefficients-1 (c0, the
-    frame energy, is left out unless include_c0, so a gain change costs 0 dB). The frames are
+    frame energy, is left out unless include_c0, so a gain change costs 0 dB; with it a gain g
+    costs MCD_CONSTANT * |ln g|). The frames are
     aligned by librosa.sequence.dtw on the same distance (dtw=False pairs frame i with frame i
     over the shorter length). Cepstra: `mel_cepstra` (frame_length 1024, frame_step 256, 80 mels,
     13 coefficients unless given). Trim leading and trailing silence first: silent frames match
