@@ -1,0 +1,1 @@
+"""Synthesis families (vocoders, acoustic models)."""
