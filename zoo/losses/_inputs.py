@@ -8,6 +8,7 @@ y_pred = {"logits", "logit_length"}.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from zoo.errors import ConfigError
@@ -58,3 +59,26 @@ def strip_mask(y_pred):
         mask = tf.reduce_any(mask, axis=list(range(2, mask.shape.rank)))
     length = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
     return {"logits": tf.identity(y_pred), "logit_length": length}
+
+
+class SequenceLoss(keras.losses.Loss):
+    """Keras wrapper shared by CTCLoss and RNNTLoss: subclasses set `loss_fn(labels, logits,
+    label_length, logit_length) -> f32[B]`; inputs are unpacked by `unpack` above."""
+
+    loss_fn = None
+
+    def __init__(self, pad_id=0, name=None, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.pad_id = int(pad_id)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return super().__call__(y_true, strip_mask(y_pred), sample_weight=sample_weight)
+
+    def call(self, y_true, y_pred):
+        labels, label_length, logits, logit_length = unpack(y_true, y_pred, type(self).__name__, self.pad_id)
+        return type(self).loss_fn(labels, logits, label_length, logit_length)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(pad_id=self.pad_id)
+        return config

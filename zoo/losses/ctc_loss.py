@@ -30,7 +30,7 @@ def ctc_loss(labels, logits, label_length, logit_length):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class CTCLoss(keras.losses.Loss):
+class CTCLoss(_inputs.SequenceLoss):
     """Keras CTC loss wrapping tf.nn.ctc_loss (logits_time_major=False, blank id 0).
 
     y_true: labels i32[B, U] padded with `pad_id` (default 0, the blank, which no label uses), or
@@ -46,19 +46,7 @@ class CTCLoss(keras.losses.Loss):
         name, reduction, dtype: as keras.losses.Loss.
     """
 
+    loss_fn = staticmethod(ctc_loss)
+
     def __init__(self, pad_id=0, name="ctc_loss", reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.pad_id = int(pad_id)
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        return super().__call__(y_true, _inputs.strip_mask(y_pred), sample_weight=sample_weight)
-
-    def call(self, y_true, y_pred):
-        labels, label_length, logits, logit_length = _inputs.unpack(
-            y_true, y_pred, type(self).__name__, self.pad_id)
-        return ctc_loss(labels, logits, label_length, logit_length)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(pad_id=self.pad_id)
-        return config
+        super().__init__(pad_id=pad_id, name=name, reduction=reduction, dtype=dtype)

@@ -110,7 +110,7 @@ def rnnt_loss(labels, logits, label_length, logit_length):
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class RNNTLoss(keras.losses.Loss):
+class RNNTLoss(_inputs.SequenceLoss):
     """Keras RNN-T loss over joint logits (blank id 0), computed by `rnnt_loss`.
 
     y_true: labels i32[B, U] padded with `pad_id` (default 0, the blank), or
@@ -126,19 +126,7 @@ class RNNTLoss(keras.losses.Loss):
         name, reduction, dtype: as keras.losses.Loss.
     """
 
+    loss_fn = staticmethod(rnnt_loss)
+
     def __init__(self, pad_id=0, name="rnnt_loss", reduction="sum_over_batch_size", dtype=None):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.pad_id = int(pad_id)
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        return super().__call__(y_true, _inputs.strip_mask(y_pred), sample_weight=sample_weight)
-
-    def call(self, y_true, y_pred):
-        labels, label_length, logits, logit_length = _inputs.unpack(
-            y_true, y_pred, type(self).__name__, self.pad_id)
-        return rnnt_loss(labels, logits, label_length, logit_length)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(pad_id=self.pad_id)
-        return config
+        super().__init__(pad_id=pad_id, name=name, reduction=reduction, dtype=dtype)
