@@ -180,20 +180,11 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     import keras
     import tensorflow as tf
 
-    from training.corpora.registry import make_corpus
-    from training.experiment import Experiment
-    from training.train import _discard_stale_backup, _machine
+    from training.train import _machine, start_run
     from zoo.metrics.asr import wer
-    from zoo.presets import WEIGHTS_FILE, build_task, get_preset
+    from zoo.presets import WEIGHTS_FILE, build_task
 
-    preset = get_preset(preset_name)
-    exp = Experiment.from_preset(preset, overrides)
-    run_dir = exp.run_dir()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _discard_stale_backup(exp, preset, run_dir)
-    exp.save(run_dir / "experiment.json")
-    keras.utils.set_random_seed(exp.seed)
-    manifest = make_corpus(preset.data["corpus"], Path(exp.data_root), seed=0, scale=exp.corpus_scale)
+    preset, exp, run_dir, manifest = start_run(preset_name, overrides)
     task = build_task(preset, dropout=exp.dropout)
     continued = None
     if init_weights is not None:

@@ -85,14 +85,14 @@ def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
     return Augmenter(config, noises, rirs, sample_rate)
 
 
-def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) -> dict:
+
+def start_run(preset_name: str, overrides: dict | None = None):
+    """What every training recipe does first: the typed experiment, its run folder (a backup of
+    another experiment discarded), experiment.json, the seed, and the corpus (made if missing).
+    Returns (preset, experiment, run_dir, manifest path)."""
     import keras
-    import tensorflow as tf
 
     from training.corpora.registry import make_corpus
-    from training.evaluate import evaluate_task
-    from training.pipeline import dataset_size, make_dataset
-    from training.reports import plot_learning_curves
 
     preset = get_preset(preset_name)
     exp = Experiment.from_preset(preset, overrides)
@@ -101,12 +101,21 @@ def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) 
     _discard_stale_backup(exp, preset, run_dir)
     exp.save(run_dir / "experiment.json")
     keras.utils.set_random_seed(exp.seed)
+    manifest = make_corpus(preset.data["corpus"], Path(exp.data_root), seed=0, scale=exp.corpus_scale)
+    return preset, exp, run_dir, manifest
 
-    data_root = Path(exp.data_root)
-    manifest = make_corpus(preset.data["corpus"], data_root, seed=0, scale=exp.corpus_scale)
+def train(preset_name: str, overrides: dict | None = None, *, verbose: int = 2) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from training.evaluate import evaluate_task
+    from training.pipeline import dataset_size, make_dataset
+    from training.reports import plot_learning_curves
+
+    preset, exp, run_dir, manifest = start_run(preset_name, overrides)
     task = build_task(preset, dropout=exp.dropout)
     labels = task.labels
-    augmenter = build_augmenter(exp, task.sample_rate, data_root) if exp.augment else None
+    augmenter = build_augmenter(exp, task.sample_rate, Path(exp.data_root)) if exp.augment else None
     # The Augmenter carries its own stateless SpecAugment, so the whole pipeline is deterministic.
     spec_augment = augmenter if (augmenter is not None and exp.spec_augment) else None
     common = dict(frontend=task.frontend, batch_size=exp.batch_size, clip_samples=task.clip_samples,
