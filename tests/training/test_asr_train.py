@@ -3,6 +3,7 @@ its best weights, evaluates greedy and beam WER on the test split and writes sum
 
 import json
 
+
 def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     from training.asr_train import train_asr
 
