@@ -170,6 +170,7 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
         lines += ["", "## First utterances (reference / greedy / beam)", ""]
         for i in range(min(15, len(refs))):
             lines.append(f"- `{refs[i]}` / `{greedy[i]}`" + (f" / `{beam[i]}`" if beam else ""))
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
         Path(out_dir, f"report_{split}.md").write_text("\n".join(lines) + "\n")
     return metrics
 
