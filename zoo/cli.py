@@ -26,11 +26,21 @@ def cmd_list(args):
                               "license": p.license, "metrics": p.metrics,
                               "size": sum(f["size"] for f in p.files.values())}))
         return 0
-    print(f"{'preset':28} {'task':12} {'family':10} {'rate':>6} {'size':>9} {'test acc':>9}  license")
+    print(f"{'preset':28} {'task':12} {'family':10} {'rate':>6} {'size':>9} {'test metric':>9}  license")
     for p in presets:
         size = sum(f["size"] for f in p.files.values())
         acc, wer = p.metrics.get("test_accuracy"), p.metrics.get("test_wer_greedy")
-        metric = f"{acc:.2%}" if acc is not None else f"WER {wer:.1%}" if wer is not None else "untrained"
+        test = p.metrics.get("test") if isinstance(p.metrics.get("test"), dict) else {}
+        if acc is not None:
+            metric = f"{acc:.2%}"
+        elif wer is not None:
+            metric = f"WER {wer:.1%}"
+        elif "si_sdri" in test:
+            metric = f"{test['si_sdri']:.1f} dB SI-SDRi"
+        elif "pesq" in test:
+            metric = f"PESQ {test['pesq']:.2f}"
+        else:
+            metric = "untrained" if not size else "not measured"
         print(f"{p.name:28} {p.task:12} {p.family:10} {p.sample_rate:>6} "
               f"{(f'{size / 1024:.0f} KB' if size else '-'):>9} {metric:>9}  {p.license}")
     return 0
