@@ -194,6 +194,10 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         load_weights_verified(task, Path(init_weights), None)
         previous = Path(init_weights).parent / "summary.json"
         continued = json.loads(previous.read_text()) if previous.exists() else {"weights": str(init_weights)}
+        earlier = continued.get("continued_from") or {}
+        for key in ("train_minutes", "updates"):  # a chain of continuations: carry the whole cost
+            if key in earlier and key in continued:
+                continued[key] = round(continued[key] + earlier[key], 2)
     augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
                 "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0} if exp.augment else None)
