@@ -1,9 +1,9 @@
 """`make demo`: the main job end to end. Pull a pretrained keyword spotter (sha256-verified), export it
 as a TF Serving SavedModel behind its parity gate, start the TF-Serving-compatible server, speak words
 with voices the model never heard in training, and query `recognize` over gRPC. Writes the WAVs, the
-SavedModel, a plot and a Markdown report to demo-out/.
-
-(Separation and synthesis endpoints join the demo when their families land.)
+SavedModel, a plot and a Markdown report to demo-out/. The same server also answers a sequence
+`recognize` (speech to text) and `separate` (two voices from one mixture) with the first-cut presets of
+those families (training/demo_endpoints.py); synthesis joins when its family lands.
 """
 
 from __future__ import annotations
@@ -71,19 +71,24 @@ def plot(results, task, out_png: Path) -> None:
     plt.close(fig)
 
 
-def export_and_configure(task, models_dir: Path, waveforms: np.ndarray) -> Path:
-    """SavedModel (gated: Keras vs SavedModel <= 1e-5) + models.config for the server."""
+def export_and_configure(task, models_dir: Path, waveforms: np.ndarray, others=()) -> Path:
+    """SavedModels (the classifier gated: Keras vs SavedModel <= 1e-5; `others` are checked against
+    their in-process outputs after the queries) + one models.config for the server."""
     import shutil
 
     from export.parity import enforce, keras_vs_saved_model
     from export.saved_model import export_saved_model
     from serving.config import ModelConfig, to_text
 
-    shutil.rmtree(models_dir / task.name, ignore_errors=True)
-    path = export_saved_model(task, models_dir, model_name=task.name, version=1)
-    enforce([keras_vs_saved_model(task, path, waveforms)])
+    entries = []
+    for t in (task, *others):
+        shutil.rmtree(models_dir / t.name, ignore_errors=True)
+        path = export_saved_model(t, models_dir, model_name=t.name, version=1)
+        if t is task:
+            enforce([keras_vs_saved_model(task, path, waveforms)])
+        entries.append(ModelConfig(name=t.name, base_path=str((models_dir / t.name).resolve())))
     config = models_dir / "models.config"
-    config.write_text(to_text([ModelConfig(name=task.name, base_path=str((models_dir / task.name).resolve()))]))
+    config.write_text(to_text(entries))
     return config
 
 
@@ -114,12 +119,20 @@ def main(argv=None) -> int:
             spoken.append({"voice": voice, "word": word, "file": str(path), "clip": clip,
                            "expected": word if word in task.labels else UNKNOWN})
 
-    config = export_and_configure(task, out / "models", np.stack([r["clip"] for r in spoken[:8]]))
+    from training import demo_endpoints as more
+
+    asr_task, sep_task = zoo.load(more.ASR_PRESET), zoo.load(more.SEPARATION_PRESET)
+    (out / "sentences").mkdir(exist_ok=True)
+    sentences = more.make_sentences(voices, out / "sentences", asr_task.sample_rate, rng)
+    mix = more.make_mixture(voices, out / "sentences", sep_task.sample_rate, rng)
+    config = export_and_configure(task, out / "models", np.stack([r["clip"] for r in spoken[:8]]),
+                                  others=(asr_task, sep_task))
     print(f"starting the model server on {config}")
     start = time.perf_counter()
     proc, target = start_server(config, log_path=out / "server.log")
     try:
         answers = query_all(target, [r["file"] for r in spoken], task.name)
+        extra = more.query(target, asr_task, sentences, sep_task, mix, out / "sentences")
     finally:
         stop_server(proc)
     results = []
@@ -146,6 +159,24 @@ def main(argv=None) -> int:
     (out / "predictions.json").write_text(json.dumps(
         [{k: v for k, v in r.items() if k != "clip"} for r in results], indent=2) + "\n")
     print(f"{correct}/{len(results)} correct; wrote {out / 'kws_demo.png'} and {out / 'report.md'}")
+    lines = [f"\n## Speech to text: {asr_task.name} over gRPC (`recognize`, sequence signature)\n",
+             f"WER {extra['asr_wer']:.1%} on {len(extra['sentences'])} sentences by held-out voices (a first-cut model: "
+             "see docs/benchmarks.md); served text equals the in-process transcript: "
+             f"{all(r['same'] for r in extra['sentences'])}.\n", "| voice | said | heard |", "|---|---|---|"]
+    lines += [f"| {r['voice']} | {r['said']} | {r['served']} |" for r in extra["sentences"]]
+    sep = extra["separation"]
+    lines += [f"\n## Separation: {sep_task.name} over gRPC (`separate`)\n",
+              f"Mixture of {' and '.join(sep['voices'])} (sentences/mixture.wav): SI-SDR improvement "
+              f"{', '.join(f'{v:+.1f} dB' for v in sep['si_sdri_db'])} per source; served vs in-process max "
+              f"difference {sep['max_abs_diff_vs_in_process']:.1e}; estimates in sentences/mixture_estimate*.wav."]
+    with open(out / "report.md", "a") as f:
+        f.write("\n".join(lines) + "\n")
+    for r in extra["sentences"]:
+        print(f"  said {r['said']!r:45} -> heard {r['served']!r} ({r['voice']})")
+    print(f"separate: SI-SDRi {sep['si_sdri_db']} dB; served == in-process within {sep['max_abs_diff_vs_in_process']:.1e}")
+    if not all(r["same"] for r in extra["sentences"]) or sep["max_abs_diff_vs_in_process"] > 1e-3:
+        print("error: a served answer differs from the in-process model", file=sys.stderr)
+        return 1
     return 0
 
 
