@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.corpora.corpus_args import check_args
+
 from training.corpora import noisy_speech as ns
 from training.corpora import speech_mixtures as sm
 
@@ -191,7 +193,7 @@ def _readme(config) -> str:
 def make_array_mixtures(root, *, seed: int = 0, scale: str = "full", progress: bool = True, workers: int = 2,
                         speech_manifest=None, noise_cache=None) -> Path:
     """Generate (or reuse) `<root>/array-mixtures/`; return its manifest path (see noisy_speech for the args)."""
-    sm.check_args(scale, seed, workers, SCALES)
+    check_args(scale, seed, workers, SCALES)
     out_dir = Path(root) / NAME
     speech = sm.speech_manifest_path(root, scale, progress, speech_manifest)
     noise_manifest = ns.noise_bank_manifest(root, noise_cache, progress)

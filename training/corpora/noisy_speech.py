@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.corpora.corpus_args import check_args
+
 from training.corpora import speech_mixtures as sm
 from training.manifest import SPLITS
 from zoo.errors import DataError
@@ -179,7 +181,7 @@ def make_noisy_speech(root, *, seed: int = 0, scale: str = "full", progress: boo
     noise_cache: folder of the recorded noise bank (default `<root>/cache`, fetched when missing;
     without it the noise is colored only, with a warning). Cached like speech_mixtures.
     """
-    sm.check_args(scale, seed, workers, SCALES)
+    check_args(scale, seed, workers, SCALES)
     out_dir = Path(root) / NAME
     speech = sm.speech_manifest_path(root, scale, progress, speech_manifest)
     noise_manifest = noise_bank_manifest(root, noise_cache, progress)

@@ -37,9 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
+from training.corpora import corpus_args
+
 from training.manifest import SPLITS, read_manifest, write_manifest
 from zoo.audio import rms_db  # noqa: F401  (re-exported for noisy_speech and array_mixtures)
-from zoo.errors import ConfigError, DataError
+from zoo.errors import DataError
 
 NAME = "speech-mixtures-2spk"
 NAME_REVERB = "speech-mixtures-2spk-reverb"
@@ -67,18 +69,6 @@ MIXTURE_KEYS = ("path", "sources", "split", "speakers", "sample_rate", "num_samp
 def seed_key(*parts) -> list[int]:
     """Entropy for np.random.default_rng from strings and ints (crc32: stable across runs)."""
     return [zlib.crc32(p.encode("utf-8")) if isinstance(p, str) else int(p) for p in parts]
-
-
-def check_args(scale, seed, workers, scales=SCALES) -> None:
-    if scale not in scales:
-        raise ConfigError("unknown corpus scale", received=repr(scale), expected=f"one of {sorted(scales)}",
-                          fix='use scale="full" (training) or "tiny" (tests)')
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError("seed must be a non-negative int", received=repr(seed), expected="int >= 0",
-                          fix="pass e.g. seed=0")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError("workers must be an int >= 1", received=repr(workers), expected="int >= 1",
-                          fix="pass workers=2")
 
 
 # --- speech ------------------------------------------------------------------------------------
@@ -434,7 +424,7 @@ def make_speech_mixtures(root, *, seed: int = 0, scale: str = "full", progress: 
     made at `scale` when missing). Cached: returns at once when the manifest exists with the same
     config (seed, scale, generator version, speech manifest digest).
     """
-    check_args(scale, seed, workers)
+    corpus_args.check_args(scale, seed, workers, SCALES)
     name = NAME_REVERB if reverberant else NAME
     out_dir = Path(root) / name
     speech = speech_manifest_path(root, scale, progress, speech_manifest)

@@ -30,6 +30,7 @@ import numpy as np
 
 from training.corpora import speech_commands_synth as scs
 from training.manifest import SPLITS, write_manifest
+from training.corpora.corpus_args import check_args
 from zoo.errors import ConfigError, DataError
 
 NAME = "speech-sentences-synth"
@@ -255,21 +256,13 @@ def make_speech_sentences_synth(root, *, seed: int = 0, scale: str = "full", eng
 
     from training.corpora.voices import EspeakVoice, check_engine
 
-    if scale not in SCALES:
-        raise ConfigError("unknown corpus scale", received=repr(scale), expected=f"one of {sorted(SCALES)}",
-                          fix='use scale="full" (training) or "tiny" (tests)')
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError("seed must be a non-negative int", received=repr(seed), expected="int >= 0",
-                          fix="pass e.g. seed=0")
+    check_args(scale, seed, workers, SCALES)
     engines = list(ENGINES) if engines is None else [engines] if isinstance(engines, str) else list(engines)
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
         raise ConfigError("unknown TTS engines", received=unknown or engines, expected=f"a subset of {list(ENGINES)}",
                           fix="pick engines from the expected list")
     engines = [e for e in ENGINES if e in engines]
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError("workers must be an int >= 1", received=repr(workers), expected="int >= 1",
-                          fix="pass workers=2")
     out_dir = Path(root) / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
     if manifest.exists() and config_path.exists():

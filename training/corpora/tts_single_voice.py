@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from training.manifest import SPLITS, write_manifest
-from zoo.errors import ConfigError, DataError
+from training.corpora.corpus_args import check_args
+from zoo.errors import DataError
 
 NAME = "tts-slt-synth"
 GENERATOR_VERSION = 1
@@ -297,15 +298,7 @@ def make_tts_single_voice(root, *, seed: int = 0, scale: str = "full", progress:
     from training.corpora.voices import FliteVoice, check_engine
     from zoo.text.phoneme_tokenizer import PhonemeTokenizer
 
-    if scale not in SCALES:
-        raise ConfigError("unknown corpus scale", received=repr(scale), expected=f"one of {sorted(SCALES)}",
-                          fix='use scale="full" (training) or "tiny" (tests)')
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError("seed must be a non-negative int", received=repr(seed), expected="int >= 0",
-                          fix="pass e.g. seed=0")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError("workers must be an int >= 1", received=repr(workers), expected="int >= 1",
-                          fix="pass workers=2")
+    check_args(scale, seed, workers, SCALES)
     out_dir = Path(root) / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
     if manifest.exists() and config_path.exists():
