@@ -98,6 +98,24 @@ def separate_fn(task, max_samples):
     return separate
 
 
+def synthesize_fn(task, max_chars):
+    """TextToSpeech: validated text string[B] -> {"waveform": f32[B, T], "waveform_length": i32[B]}."""
+
+    def synthesize(text):
+        chars = tf.strings.length(tf.strings.strip(text), unit="UTF8_CHAR")
+        checks = [
+            tf.debugging.assert_rank(text, 1, message="text must be a [batch] string tensor"),
+            tf.debugging.assert_positive(tf.size(text), message="text has no rows"),
+            tf.debugging.assert_positive(chars, message="text is empty: send the sentence to speak"),
+            tf.debugging.assert_less_equal(chars, max_chars,
+                                           message=f"text longer than {max_chars} characters: split it"),
+        ]
+        with tf.control_dependencies(checks):
+            return task.synthesize(tf.identity(text))
+
+    return synthesize
+
+
 def recognize_wav_fn(task, max_samples):
     recognize = separate_fn(task, max_samples) if task.kind == "separation" else recognize_fn(task, max_samples)
     rate = task.sample_rate
@@ -122,6 +140,11 @@ def endpoint_schema(task, streamer=None) -> dict:
     sig = task.signature()
     base = schema["signatures"][sig.endpoint]
     schema["signatures"]["serving_default"] = dict(base, endpoint="serving_default")
+    if task.kind == "synthesis":  # text in: no WAV endpoint
+        from zoo.tasks.synthesis import MAX_TEXT_CHARS
+
+        schema["max_text_chars"] = MAX_TEXT_CHARS
+        return schema
     schema["signatures"][f"{sig.endpoint}_wav"] = dict(
         base, endpoint=f"{sig.endpoint}_wav",
         inputs=[{"name": "wav", "dtype": "string", "shape": [None],
@@ -174,7 +197,12 @@ def wav_bytes(waveform: np.ndarray, sample_rate: int) -> bytes:
 
 
 def write_warmup(path: Path, task, model_name: str, streamer=None) -> int:
-    """One request per endpoint (a quiet deterministic tone) so TF Serving traces them at load."""
+    """One request per endpoint (a quiet deterministic tone; a short sentence for synthesis) so TF
+    Serving traces them at load."""
+    if task.kind == "synthesis":
+        text = {"text": np.array([b"hello"], dtype=object)}
+        requests = [("synthesize", text), ("serving_default", text)]
+        return _write_requests(path, model_name, requests)
     n = getattr(task, "clip_samples", None) or task.sample_rate
     tone = (0.1 * np.sin(2 * np.pi * 440.0 * np.arange(n) / task.sample_rate)).astype(np.float32)
     endpoint = task.signature().endpoint
@@ -188,6 +216,10 @@ def write_warmup(path: Path, task, model_name: str, streamer=None) -> int:
     if streamer is not None:
         state = streamer.initial_state(1)
         requests.append(("stream", {"audio": tone[None, :streamer.hop_samples], **state}))
+    return _write_requests(path, model_name, requests)
+
+
+def _write_requests(path: Path, model_name: str, requests) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
         for signature_name, inputs in requests:
@@ -238,6 +270,14 @@ def build_archive(task, *, streamer=None, max_samples=None):
     max_samples = int(max_samples or MAX_SECONDS * task.sample_rate)
     archive = keras.export.ExportArchive()
     archive.track(task)
+    if task.kind == "synthesis":
+        from zoo.tasks.synthesis import MAX_TEXT_CHARS
+
+        archive.track(task.lexicon.table)  # a lookup table is a resource: tracked by hand
+        text_sig = [tf.TensorSpec([None], tf.string, name="text")]
+        archive.add_endpoint("synthesize", synthesize_fn(task, MAX_TEXT_CHARS), input_signature=text_sig)
+        archive.add_endpoint("serving_default", synthesize_fn(task, MAX_TEXT_CHARS), input_signature=text_sig)
+        return archive
     wave_sig = [t.to_tf() for t in task.signature().inputs]  # waveform or mixture, and its length
     endpoint = task.signature().endpoint
     fn = separate_fn if task.kind == "separation" else recognize_fn
@@ -265,11 +305,12 @@ def export_saved_model(task, base_dir, *, model_name=None, version=1, streaming=
     from zoo.tasks.recognition import AudioClassifier
     from zoo.tasks.separation import SourceSeparator
     from zoo.tasks.speech_recognizer import SpeechRecognizer
+    from zoo.tasks.synthesis import TextToSpeech
 
-    if not isinstance(task, (AudioClassifier, SpeechRecognizer, SourceSeparator)):
-        raise ExportError("SavedModel export supports audio classifiers, speech recognizers and separators so far",
-                          received=type(task).__name__,
-                          expected="AudioClassifier, SpeechRecognizer or SourceSeparator")
+    if not isinstance(task, (AudioClassifier, SpeechRecognizer, SourceSeparator, TextToSpeech)):
+        raise ExportError("SavedModel export supports audio classifiers, speech recognizers, separators and "
+                          "text-to-speech", received=type(task).__name__,
+                          expected="AudioClassifier, SpeechRecognizer, SourceSeparator or TextToSpeech")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ExportError("version must be a positive int (TF Serving reads numeric folders)", received=version)
     model_name = model_name or task.name

@@ -99,6 +99,8 @@ def cmd_train(args):
         from training.asr_train import train_asr as train
     if get_preset(args.preset).task_class == "SourceSeparator":
         from training.separation_train import train_separator as train
+    if get_preset(args.preset).task_class == "TextToSpeech":
+        from training.tts_train import train_tts as train
     summary = train(args.preset, overrides, verbose=2 if args.verbose else 1)
     if args.publish:
         from pathlib import Path

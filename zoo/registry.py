@@ -18,6 +18,7 @@ TASK_CLASSES = {
     "AudioClassifier": "zoo.tasks.recognition:AudioClassifier",
     "SpeechRecognizer": "zoo.tasks.speech_recognizer:SpeechRecognizer",
     "SourceSeparator": "zoo.tasks.separation:SourceSeparator",
+    "TextToSpeech": "zoo.tasks.synthesis:TextToSpeech",
 }
 
 
