@@ -145,6 +145,11 @@ def cmd_predict(args):
     from zoo.audio import read_audio, read_wav_pcm16, resample
 
     task = zoo.load(args.preset, weights_path=args.weights)
+    if task.kind == "synthesis" or args.text is not None:
+        return _predict_text(task, args)
+    if not args.files:
+        print("error: give audio files to predict (or --text for a synthesis preset)", file=sys.stderr)
+        return 2
     failures = 0
     for path in args.files:
         try:
@@ -173,6 +178,32 @@ def cmd_predict(args):
         else:
             print(f"{path}: {result['label']} ({result['score']:.1%})")
     return 1 if failures else 0
+
+
+def _predict_text(task, args):
+    """`zoo predict TTS_PRESET --text "..." --out FILE.wav`: synthesize in-process, write 16-bit PCM."""
+    from pathlib import Path
+
+    import soundfile as sf
+
+    if task.kind != "synthesis" or args.text is None or args.files:
+        print(f"error: --text needs a synthesis preset and no audio files; {args.preset} is a {task.kind} preset"
+              if task.kind != "synthesis" else
+              f"error: {args.preset} synthesizes speech: pass --text \"...\" (and --out FILE.wav), not files",
+              file=sys.stderr)
+        return 2
+    try:
+        result = task.predict_text(args.text)
+    except ZooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.out or "synthesized.wav")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(out), result["waveform"].clip(-1.0, 1.0), result["sample_rate"], subtype="PCM_16")
+    seconds = len(result["waveform"]) / result["sample_rate"]
+    print(json.dumps({"text": args.text, "file": str(out), "seconds": round(seconds, 3),
+                      "sample_rate": result["sample_rate"]}))
+    return 0
 
 
 def _write_sources(path, result, out_dir):
@@ -269,13 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-dir", default="runs")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("predict", help="classify, transcribe or separate audio files")
+    p = sub.add_parser("predict", help="classify, transcribe or separate audio files; synthesize --text")
     p.add_argument("preset")
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="*")
+    p.add_argument("--text", help="synthesis presets: the sentence to speak (written to --out, a WAV path)")
     p.add_argument("--json", action="store_true", help="one JSON object per file: file, label, score")
     p.add_argument("--weights", help="weights file instead of the hub's")
     p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer files")
-    p.add_argument("--out", help="separation presets: folder for one WAV per estimated source (default: .)")
+    p.add_argument("--out", help="separation presets: folder for one WAV per estimated source (default: .); "
+                                 "synthesis presets: the WAV file to write (default: synthesized.wav)")
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("export", help="export a preset behind its parity gates (SavedModel for TF Serving, TFLite)")
     p.add_argument("preset")
