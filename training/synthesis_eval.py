@@ -185,7 +185,9 @@ def evaluate_tts(synthesize: Callable[[str], tuple], rows: Sequence[dict], root,
 
 def format_markdown(result: dict, title: str = "Text-to-speech evaluation") -> str:
     """A Markdown report of `evaluate_tts`'s result: one table, the gate, the first transcripts."""
-    pct = lambda v: f"{100 * v:.1f}%"  # noqa: E731
+    def pct(v):
+        return f"{100 * v:.1f}%"
+
     lines = [f"# {title}", "", f"{result['num_sentences']} {result['split']} sentences.", "",
              "| metric | reference audio | synthesized | ratio |", "|---|---|---|---|"]
     for name, label in (("pocketsphinx", "pocketsphinx"), ("zoo", result.get("zoo_preset"))):
