@@ -28,6 +28,7 @@ _METRIC_KEYS = {
                          "machine"),
     "SourceSeparator": ("test", "algorithmic_latency_ms", "best_val_loss", "train_minutes", "epochs_run", "params",
                         "machine"),
+    "TextToSpeech": ("test", "intelligibility", "best_val_loss", "train_minutes", "epochs_run", "params", "machine"),
 }
 
 
