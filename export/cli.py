@@ -57,8 +57,11 @@ def export_saved_model_gated(task, output: Path, *, streaming=False, version=1) 
     shutil.rmtree(staging, ignore_errors=True)
     try:
         path = export_saved_model(task, staging, model_name=model_name, version=version, streaming=streaming)
-        probes = parity.probe_waveforms(task)
-        results = [parity.keras_vs_saved_model(task, path, probes)]
+        if task.kind == "synthesis":
+            results = [parity.keras_vs_saved_model_synthesis(task, path)]
+        else:
+            probes = parity.probe_waveforms(task)
+            results = [parity.keras_vs_saved_model(task, path, probes)]
         if streaming:
             results.append(parity.saved_model_stream_vs_whole(task, path, probes))
         ops = check_saved_model(path, raise_on_error=False)
@@ -151,6 +154,11 @@ def export_command(preset, format, precision, streaming, output, weights=None, *
                           fix="use --format tflite for float16 / dynamic / int8")
     output = Path(output)
     task = _load(preset, weights)
+    if task.kind == "synthesis" and (format != "saved_model" or streaming):
+        raise ExportError("text-to-speech presets export as a SavedModel (the text lexicon is a lookup table)",
+                          received=f"--format {format}{' --streaming' if streaming else ''}",
+                          expected="--format saved_model", fix="export the vocoder to TFLite on its own "
+                          "(training.vocoder_train / benchmarks/vocoder_rtf.py)")
     if format == "saved_model":
         path = export_saved_model_gated(task, output, streaming=streaming, version=version)
     else:

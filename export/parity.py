@@ -66,6 +66,28 @@ def keras_vs_saved_model(task, path, waveforms) -> GateResult:
                      TOL_SAVED_MODEL, examples=len(waveforms))
 
 
+PROBE_TEXTS = ("turn on the kitchen light", "set a timer for twenty five minutes", "call mom", "xyz 42")
+
+
+def keras_vs_saved_model_synthesis(task, path, texts=PROBE_TEXTS) -> GateResult:
+    """TextToSpeech: the SavedModel's synthesize endpoint vs the in-process task, one text per call
+    (waveform lengths must be equal; the gate is the largest sample difference)."""
+    import tensorflow as tf
+
+    fn = tf.saved_model.load(str(path)).signatures["synthesize"]
+    worst, lengths_equal = 0.0, True
+    for text in texts:
+        served = fn(text=tf.constant([text]))
+        local = task.synthesize(tf.constant([text]))
+        lengths_equal &= int(served["waveform_length"][0]) == int(local["waveform_length"][0])
+        if lengths_equal:
+            diff = np.abs(served["waveform"].numpy().astype(np.float64) - local["waveform"].numpy())
+            worst = max(worst, float(diff.max()))
+    value = worst if lengths_equal else float("inf")
+    return GateResult("keras_vs_saved_model", bool(value <= TOL_SAVED_MODEL), value, TOL_SAVED_MODEL,
+                      {"texts": list(texts)})
+
+
 def saved_model_stream_vs_whole(task, path, waveforms) -> GateResult:
     """The SavedModel's stream endpoint fed hop by hop vs the Keras model on the whole clip."""
     import tensorflow as tf

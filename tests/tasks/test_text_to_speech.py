@@ -174,3 +174,14 @@ def test_tiny_overfit_reduces_mel_and_duration_loss():
     after = trainer.evaluate(x, mel, verbose=0, return_dict=True)
     assert after["mel_l1"] < 0.8 * before["mel_l1"]
     assert after["duration_mse"] < 0.2 * before["duration_mse"]
+
+
+def test_gated_export_passes_parity_and_opcheck(task, tmp_path):
+    import json as _json
+
+    from export.cli import export_saved_model_gated
+
+    path = export_saved_model_gated(task, tmp_path / "out")
+    report = _json.loads((path / "parity.json").read_text())
+    gates = {g["gate"]: g for g in report["gates"]} if isinstance(report.get("gates"), list) else report["gates"]
+    assert gates["keras_vs_saved_model"]["passed"] and gates["opcheck_core_ops"]["passed"]
