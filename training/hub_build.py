@@ -27,6 +27,16 @@ def _fmt_pct(x) -> str:
 def _limitations(preset) -> list[str]:
     out = []
     corpus = str(preset.data.get("corpus", ""))
+    if preset.task == "synthesis":
+        from zoo.text.phoneme_lexicon import default_entries
+
+        return [f"One voice: it imitates `{corpus}` (flite's slt voice, itself a synthesizer), so it cannot sound "
+                "more natural than that voice.",
+                f"Pronunciation comes from a {len(default_entries())}-entry lexicon (the sentence grammar's words, "
+                "letters and digits, phonemized by espeak-ng): any other word is spelled letter by letter, and "
+                "numbers must be written as words to be read as numbers (digits are read one by one).",
+                "Intelligibility is measured with PocketSphinx against the reference voice's own recordings of "
+                "held-out sentences (see the metrics); naturalness (MOS) is not measured."]
     if preset.data.get("synthetic_speech"):
         out.append(f"Trained and tested on `{corpus}`, speech made by text-to-speech voices: accuracy on "
                    "recorded human speech is not measured and will be lower.")

@@ -183,5 +183,5 @@ def test_gated_export_passes_parity_and_opcheck(task, tmp_path):
 
     path = export_saved_model_gated(task, tmp_path / "out")
     report = _json.loads((path / "parity.json").read_text())
-    gates = {g["gate"]: g for g in report["gates"]} if isinstance(report.get("gates"), list) else report["gates"]
+    gates = {g["gate"]: g for g in report["gates"]}
     assert gates["keras_vs_saved_model"]["passed"] and gates["opcheck_core_ops"]["passed"]
