@@ -247,10 +247,34 @@ def train_tts(preset_name: str, overrides: dict | None = None, *, verbose: int =
         task.load_weights(str(best))
     task.save_weights(str(run_dir / WEIGHTS_FILE))
     (run_dir / "train_time.json").write_text(json.dumps({"train_seconds": train_seconds}) + "\n")
-    return finish_run(task, exp, preset, data["test"][:exp.test_examples], run_dir)
+    return finish_run(task, exp, preset, data["test"][:exp.test_examples], run_dir, rows, root)
 
 
-def finish_run(task, exp, preset, test_examples, run_dir) -> dict:
+def intelligibility(task, rows: list, root: Path, out_dir: Path, num_sentences: int = 60) -> dict:
+    """training.synthesis_eval.evaluate_tts on the first `num_sentences` test sentences (PocketSphinx
+    and the zoo recognizer on synthesized vs reference audio); writes intelligibility.{json,md}."""
+    from training.synthesis_eval import evaluate_tts, format_markdown
+
+    def synthesize(text):
+        return task.predict_text(text)["waveform"], task.sample_rate
+
+    result = evaluate_tts(synthesize, rows, root, num_sentences=num_sentences)
+    (out_dir / "intelligibility.md").write_text(format_markdown(result, f"{task.name}: intelligibility"))
+    (out_dir / "intelligibility.json").write_text(json.dumps(result, indent=1) + "\n")
+    def r(x):
+        return round(float(x), 4)
+
+    return {"sentences": result["num_sentences"],
+            "pocketsphinx_wer_reference": r(result["pocketsphinx"]["reference"]["wer"]),
+            "pocketsphinx_wer_synthesized": r(result["pocketsphinx"]["synthesized"]["wer"]),
+            "pocketsphinx_wer_ratio": r(result["pocketsphinx"]["wer_ratio"]),
+            "zoo_wer_reference": r(result["zoo"]["reference"]["wer"]),
+            "zoo_wer_synthesized": r(result["zoo"]["synthesized"]["wer"]),
+            "mcd_db": r(result["mcd_db"]), "mr_stft": r(result["mr_stft"]["total"]),
+            "real_time_factor": r(result["real_time_factor"]), "gate_passed": result["gate"]["passed"]}
+
+
+def finish_run(task, exp, preset, test_examples, run_dir, rows, root) -> dict:
     import csv
 
     import tensorflow as tf
@@ -264,6 +288,7 @@ def finish_run(task, exp, preset, test_examples, run_dir) -> dict:
         "preset": preset.name,
         "corpus": preset.data["corpus"],
         "test": evaluate_tts_model(task, test_examples),
+        "intelligibility": intelligibility(task, rows, root, run_dir),
         "best_val_loss": round(min(float(h["val_loss"]) for h in history), 4) if history else None,
         "train_minutes": round(train_seconds / 60.0, 2),
         "epochs_run": len(history),
@@ -284,8 +309,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--eval-only", action="store_true", help="evaluate runs/PRESET/model.weights.h5 again")
     args = parser.parse_args(argv)
-    train_tts(args.preset, parse_set_args(args.set))
+    if not args.eval_only:
+        train_tts(args.preset, parse_set_args(args.set))
+        return
+    from training.manifest import read_manifest
+
+    preset = get_preset(args.preset)
+    exp = TTSExperiment.from_preset(preset, parse_set_args(args.set))
+    run_dir = Path(exp.output_dir) / preset.name
+    task = build_task(preset)
+    task.load_weights(str(run_dir / WEIGHTS_FILE))
+    root = Path(exp.data_root) / preset.data["corpus"]
+    rows = read_manifest(root / "manifest.jsonl", required=("path", "split", "text", "flite_phones", "num_frames"))
+    test = load_examples(root, [r for r in rows if r["split"] == "test"][:exp.test_examples], task.lexicon, "test")
+    finish_run(task, exp, preset, test, run_dir, rows, root)
 
 
 if __name__ == "__main__":
