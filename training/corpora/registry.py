@@ -32,6 +32,8 @@ CORPORA = {
         "training.corpora.array_mixtures:make_array_mixtures",
         "4-mic linear/circular array mixtures of 1-2 speakers + point/diffuse noise, with DOAs (16 kHz)",
     ),
+    "instrument-notes": ("training.corpora.instrument_notes:make_instrument_notes", "single notes of 8 GM instruments "
+                         "(FluidSynth, FluidR3_GM), pitches 48-72 x 5 velocities, 1 s at 16 kHz, split by pitch"),
     "tts-slt-synth": (
         "training.corpora.tts_single_voice:make_tts_single_voice",
         "one voice (flite slt, 16 kHz): unique sentences with espeak-ng IPA phonemes and durations in 12.5 ms "
