@@ -156,9 +156,11 @@ def overlap_add(frames, frame_step: int):
     return flat[:, :tf.maximum(length, 0)]
 
 
-def matmul_last(x, matrix: np.ndarray):
-    """x[..., K] @ matrix[K, M] as one FULLY_CONNECTED/BATCH_MATMUL with a float32 constant."""
-    return tf.tensordot(x, tf.constant(matrix, dtype=tf.float32), axes=[[x.shape.rank - 1], [0]])
+def matmul_last(x, matrix):
+    """x[..., K] @ matrix[K, M] as one FULLY_CONNECTED/BATCH_MATMUL with a float32 constant (a numpy
+    matrix becomes a new graph constant; pass a tensor to reuse one across calls)."""
+    matrix = matrix if tf.is_tensor(matrix) else tf.constant(matrix, dtype=tf.float32)
+    return tf.tensordot(x, matrix, axes=[[x.shape.rank - 1], [0]])
 
 
 # Cost of one extra band block in a converted graph (a slice, a matmul, their tensors), counted

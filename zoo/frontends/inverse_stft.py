@@ -60,11 +60,18 @@ class InverseSTFT(keras.layers.Layer):
         basis[1::2] = -weight * np.sin(phase) * w / n_fft
         return basis.astype(np.float32)
 
-    def call(self, inputs):
+    @property
+    def basis(self) -> np.ndarray:
+        """The constant [2 * bins, frame_length] inverse-DFT-and-window matrix."""
+        return self._basis
+
+    def call(self, inputs, basis=None):
+        """`basis`: this layer's `basis` as a tensor made once by a caller that inverts many spectra in
+        one graph (Griffin-Lim): each call would otherwise embed its own copy of the constant."""
         _dsp.check_rank(type(self).__name__, inputs.shape, 4, "[batch, frames, bins, 2] (real, imag)")
         x = tf.cast(inputs, tf.float32)
         flat = _dsp.reshape_to(x, [_dsp.dim(x, 0), _dsp.dim(x, 1), 2 * self.num_bins])
-        frames = _dsp.matmul_last(flat, self._basis)
+        frames = _dsp.matmul_last(flat, self._basis if basis is None else basis)
         signal = _dsp.overlap_add(frames, self.frame_step)
         # Window sum-square for this number of frames (dynamic F: computed in the graph).
         win_sq = tf.constant((self._window ** 2).astype(np.float32))

@@ -19,8 +19,9 @@ Two steps, both plain TF ops that convert to TFLite builtins:
    first and last frame_step or so samples: where only window tails overlap, librosa divides by a
    near-zero window sum (outputs of 1e3-1e4 there); we fade those samples out instead (EDGE_FLOOR).
 
-The iterations are unrolled in the graph (the converter shares the one constant iDFT basis
-between them; TFLite's WHILE would need dynamic-shape support in every delegate).
+The iterations are unrolled in the graph and share one constant iDFT basis, made once per call
+(a SavedModel would otherwise store a 3 MB copy per iteration; TFLite's WHILE would need
+dynamic-shape support in every delegate).
 """
 
 from __future__ import annotations
@@ -116,11 +117,12 @@ class GriffinLimVocoder(keras.layers.Layer):
 
     def call(self, inputs):
         magnitude = self.magnitude(inputs)
+        basis = tf.constant(self.istft.basis)  # one copy of the 3 MB constant for every iteration
         real, imag = magnitude, tf.zeros_like(magnitude)  # zero initial phase (librosa init=None)
         prev_real = prev_imag = None
         beta = self.momentum / (1.0 + self.momentum)
         for _ in range(self.num_iterations):
-            waveform = self.istft(tf.stack([real, imag], axis=-1))
+            waveform = self.istft(tf.stack([real, imag], axis=-1), basis=basis)
             rebuilt_real, rebuilt_imag = self.stft.real_imag(waveform)
             real, imag = rebuilt_real, rebuilt_imag
             if prev_real is not None and beta > 0.0:
@@ -128,7 +130,7 @@ class GriffinLimVocoder(keras.layers.Layer):
             scale = magnitude / (tf.sqrt(real * real + imag * imag) + self.eps)
             real, imag = real * scale, imag * scale
             prev_real, prev_imag = rebuilt_real, rebuilt_imag
-        return self._fade_edges(self.istft(tf.stack([real, imag], axis=-1)), real)
+        return self._fade_edges(self.istft(tf.stack([real, imag], axis=-1), basis=basis), real)
 
     def _fade_edges(self, waveform, spectrum):
         # Only the window tails cover the first and last samples; dividing by their tiny
