@@ -86,11 +86,12 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
         f"| paper | {preset.paper or '-'} |",
         f"| sample rate | {preset.sample_rate} Hz |",
         f"| parameters | {_fmt_count(metrics.get('params'))} ({metrics.get('params', '?')}) |",
-        f"| MACs per clip (backbone) | {_fmt_count(metrics.get('macs'))} |",
-        f"| test accuracy | {_fmt_pct(metrics['test_accuracy'])} on {metrics.get('test_examples', '?')} clips |"
-        if "test_accuracy" in metrics else "| test accuracy | not measured |",
-        f"| validation accuracy | {_fmt_pct(metrics.get('validation_accuracy'))} |",
-        f"| latency | {metrics['latency_ms']} ms per clip |" if "latency_ms" in metrics else "| latency | not measured |",
+        *([f"| MACs per clip (backbone) | {_fmt_count(metrics.get('macs'))} |",
+           f"| test accuracy | {_fmt_pct(metrics['test_accuracy'])} on {metrics.get('test_examples', '?')} clips |"
+           if "test_accuracy" in metrics else "| test accuracy | not measured |",
+           f"| validation accuracy | {_fmt_pct(metrics.get('validation_accuracy'))} |",
+           f"| latency | {metrics['latency_ms']} ms per clip |" if "latency_ms" in metrics else
+           "| latency | not measured |"] if preset.task_class == "AudioClassifier" else []),
         f"| license | {preset.license} |",
         "",
         "## Metrics (as measured and stored in the hub index)",
