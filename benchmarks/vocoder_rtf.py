@@ -13,7 +13,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 
 def main(argv=None):
@@ -32,7 +31,8 @@ def main(argv=None):
 
     from benchmarks.report import machine, write_section
     from export.tflite import Runner
-    from training.vocoder_train import export_generator_tflite, griffin_lim, probe_mel
+    from export.vocoder import convert_vocoder, probe_mel
+    from training.vocoder_train import griffin_lim
     from zoo.families.synthesis.gan_vocoder.gan_vocoder_generator import GanVocoderGenerator
     from zoo.families.synthesis.synthesis_protocol import HOP, TTS_MEL
     from zoo.metrics.synthesis import measure_real_time_factor
@@ -54,7 +54,7 @@ def main(argv=None):
         x = tf.constant(mel[None])
         rtf = measure_real_time_factor(lambda: serve(mel=x)["waveform"].numpy(), samples, sr, repeats=args.repeats)
         rows.append(("GAN vocoder generator, SavedModel (TF, 1 thread)", generator.count_params(), rtf))
-    runner = Runner(export_generator_tflite(generator, args.frames), num_threads=1)
+    runner = Runner(convert_vocoder(generator, args.frames), num_threads=1)
     rtf = measure_real_time_factor(lambda: runner(mel=mel[None]), samples, sr, repeats=args.repeats)
     rows.append(("GAN vocoder generator, TFLite float32 (ai-edge-litert, 1 thread)", generator.count_params(), rtf))
     gl = griffin_lim(32)

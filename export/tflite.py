@@ -117,6 +117,28 @@ def _write_job(task, job: Path, precision, representative, streaming, allow_sele
                    "per_channel": bool(per_channel)}, f)
 
 
+def run_converter_job(job: Path, what: str, timeout_s: float, fix: str) -> bytes:
+    """Run export._tflite_worker on a prepared job folder (saved_model/ + job.json) in a subprocess,
+    so a converter crash becomes an ExportError; the .tflite bytes."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "export._tflite_worker", str(job)], env=env,
+                              capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise ExportError(f"TFLite conversion of {what} ran past {timeout_s:.0f} s",
+                          fix="raise timeout_s or convert a smaller model") from None
+    out = job / "model.tflite"
+    if proc.returncode != 0 or not out.exists():
+        err = (job / "error.txt").read_text() if (job / "error.txt").exists() else proc.stderr
+        how = "crashed" if proc.returncode < 0 else "failed"
+        raise ExportError(f"the TFLite converter {how} converting {what}"
+                          + (f" (signal {-proc.returncode})" if proc.returncode < 0 else ""),
+                          received=err.strip()[-1500:] or f"exit status {proc.returncode}", fix=fix)
+    return out.read_bytes()
+
+
 def convert(task, precision: str = "float32", *, representative=None, streaming: bool = False,
             allow_select_tf_ops: bool = False, timeout_s: float = 900.0, per_channel: bool = True) -> bytes:
     """Convert `task` to a .tflite flatbuffer (batch 1, fixed shapes, signature "serve").
@@ -136,26 +158,9 @@ def convert(task, precision: str = "float32", *, representative=None, streaming:
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
         job = Path(tmp)
         _write_job(task, job, precision, representative, streaming, allow_select_tf_ops, per_channel)
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        try:
-            proc = subprocess.run([sys.executable, "-m", "export._tflite_worker", str(job)], env=env,
-                                  capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise ExportError(f"TFLite conversion ({precision}) ran past {timeout_s:.0f} s",
-                              fix="raise timeout_s or convert a smaller model") from None
-        out = job / "model.tflite"
-        if proc.returncode != 0 or not out.exists():
-            err = (job / "error.txt").read_text() if (job / "error.txt").exists() else proc.stderr
-            how = "crashed" if proc.returncode < 0 else "failed"
-            raise ExportError(
-                f"the TFLite converter {how} converting {task.name} to {precision}"
-                + (f" (signal {-proc.returncode})" if proc.returncode < 0 else ""),
-                received=err.strip()[-1500:] or f"exit status {proc.returncode}",
-                fix="for RNNs use unroll=True; try another precision, or allow_select_tf_ops=True for "
-                    "ops without a TFLite builtin")
-        content = out.read_bytes()
+        content = run_converter_job(job, f"{task.name} to {precision}", timeout_s,
+                                    fix="for RNNs use unroll=True; try another precision, or allow_select_tf_ops=True "
+                                        "for ops without a TFLite builtin")
     flex = [op for op in model_ops(content) if op.startswith("Flex")]
     if flex and not allow_select_tf_ops:
         raise ExportError("the TFLite model needs Select-TF ops", received=sorted(set(flex)),

@@ -14,20 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import DataError, ExportError
+from zoo.errors import DataError
 from zoo.families.synthesis.synthesis_protocol import HOP, MEL_PAD, TTS_CORPUS, TTS_MEL
 
-TFLITE_FRAMES = 200  # fixed frame count of the exported .tflite (2.5 s)
 
 
 @dataclass
@@ -159,80 +154,12 @@ def evaluate(generator, waves, mels, griffin_lim_iterations: int = 32) -> dict:
 
 
 # ----------------------------------------------------------------------------- export
-def export_generator_tflite(generator, num_frames: int = TFLITE_FRAMES, timeout_s: float = 600.0) -> bytes:
-    """float32 .tflite of the generator: signature "serve", input "mel" f32[1, num_frames, 80],
-    output "waveform" f32[1, num_frames * HOP], builtin ops only.
-
-    export.tflite.convert is written for recognition Tasks (waveform input, clip_samples,
-    frontend scope), so the SavedModel is written here and handed to the same converter worker
-    (export._tflite_worker, in a subprocess: a converter crash is an ExportError)."""
-    import keras
-    import tensorflow as tf
-
-    from export.tflite import SIGNATURE, model_ops
-
-    with tempfile.TemporaryDirectory(prefix="zoo-vocoder-tflite-") as tmp:
-        job = Path(tmp)
-        archive = keras.export.ExportArchive()
-        archive.track(generator)
-        archive.add_endpoint(SIGNATURE, lambda mel: {"waveform": generator(mel, training=False)},
-                             input_signature=[tf.TensorSpec([1, num_frames, generator.num_mel_bins], tf.float32,
-                                                            name="mel")])
-        archive.write_out(str(job / "saved_model"), verbose=False)
-        (job / "job.json").write_text(json.dumps({"precision": "float32", "allow_select_tf_ops": False,
-                                                  "frontend_scope": "", "input_names": ["mel"]}))
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        try:
-            proc = subprocess.run([sys.executable, "-m", "export._tflite_worker", str(job)], env=env,
-                                  capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise ExportError(f"TFLite conversion of the vocoder ran past {timeout_s:.0f} s") from None
-        out = job / "model.tflite"
-        if proc.returncode != 0 or not out.exists():
-            err = (job / "error.txt").read_text() if (job / "error.txt").exists() else proc.stderr
-            raise ExportError("the TFLite converter failed on the GAN vocoder generator",
-                              received=err.strip()[-1500:] or f"exit status {proc.returncode}",
-                              fix="check the generator for ops without a TFLite builtin")
-        content = out.read_bytes()
-    flex = sorted({op for op in model_ops(content) if op.startswith("Flex")})
-    if flex:
-        raise ExportError("the vocoder TFLite model needs Select-TF ops", received=flex, expected="builtin ops only")
-    return content
-
-
-def probe_mel(num_frames: int = TFLITE_FRAMES, seed: int = 0) -> np.ndarray:
-    """A fixed speech-like log-mel [num_frames, 80] for the parity gate: a harmonic tone with a moving
-    pitch and an amplitude envelope, plus a little noise, through the TTS_MEL contract."""
-    from zoo.families.synthesis.synthesis_protocol import clip_mel
-
-    rng = np.random.default_rng(seed)
-    t = np.arange(num_frames * HOP) / TTS_MEL["sample_rate"]
-    f0 = 140 + 40 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / TTS_MEL["sample_rate"]
-    x = sum(np.sin(k * phase) / k for k in range(1, 12)) * (0.2 + 0.15 * np.sin(2 * np.pi * 2.3 * t) ** 2)
-    x = x + 0.005 * rng.standard_normal(t.size)
-    return clip_mel(x[None].astype(np.float32)).numpy()[0]
-
-
-def tflite_parity(generator, content: bytes, mel):
-    """Keras vs TFLite float32 on one mel [N, 80] (max |diff| <= 1e-4): an export.parity GateResult."""
-    from export.parity import TOL_TFLITE, _max_diff
-    from export.tflite import Runner
-
-    mel = np.asarray(mel, np.float32)[None]
-    out = Runner(content)(mel=mel)["waveform"]
-    return _max_diff("keras_vs_tflite_float32", np.asarray(generator(mel, training=False)), out,
-                     TOL_TFLITE["float32"], frames=int(mel.shape[1]))
-
-
 # ----------------------------------------------------------------------------- training
 def train(exp: VocoderExperiment) -> dict:
     import keras
-    import tensorflow as tf
 
     from export.parity import enforce, write_report
+    from export.vocoder import convert_vocoder, keras_vs_tflite_vocoder, probe_mel
     from zoo.families.synthesis.gan_vocoder.gan_vocoder import GanVocoder
     from zoo.families.synthesis.gan_vocoder.gan_vocoder_generator import GanVocoderGenerator
 
@@ -265,9 +192,9 @@ def train(exp: VocoderExperiment) -> dict:
     model.save(out / "gan_vocoder.keras")
     print(f"trained {steps} steps ({gan_steps} adversarial) in {train_s / 60:.1f} min", flush=True)
 
-    content = export_generator_tflite(generator)
+    content = convert_vocoder(generator)
     (out / "generator.tflite").write_bytes(content)
-    gate = tflite_parity(generator, content, probe_mel())
+    gate = keras_vs_tflite_vocoder(generator, content, probe_mel())
     write_report([gate], out, artifact="generator.tflite")
     enforce([gate])
 

@@ -143,11 +143,11 @@ def test_training_crops_are_aligned_with_clip_mel():
 
 def test_tflite_float32_parity():
     from export.tflite import model_ops
-    from training.vocoder_train import export_generator_tflite, probe_mel, tflite_parity
+    from export.vocoder import convert_vocoder, keras_vs_tflite_vocoder, probe_mel
 
     keras.utils.set_random_seed(2)
     gen = GanVocoderGenerator(**TINY)
-    content = export_generator_tflite(gen, num_frames=20)  # converts in a subprocess
+    content = convert_vocoder(gen, num_frames=20)  # converts in a subprocess
     assert not [op for op in model_ops(content) if op.startswith("Flex")]
-    gate = tflite_parity(gen, content, probe_mel(20))
+    gate = keras_vs_tflite_vocoder(gen, content, probe_mel(20))
     assert gate.passed and gate.value <= 1e-4
