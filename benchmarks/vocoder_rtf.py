@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generator", default="runs/voc_gan_slt/generator.keras")

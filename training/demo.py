@@ -3,7 +3,7 @@ as a TF Serving SavedModel behind its parity gate, start the TF-Serving-compatib
 with voices the model never heard in training, and query `recognize` over gRPC. Writes the WAVs, the
 SavedModel, a plot and a Markdown report to demo-out/. The same server also answers a sequence
 `recognize` (speech to text) and `separate` (two voices from one mixture) with the first-cut presets of
-those families (training/demo_endpoints.py); synthesis joins when its family lands.
+those families and synthesize (training/demo_endpoints.py).
 """
 
 from __future__ import annotations
@@ -121,18 +121,21 @@ def main(argv=None) -> int:
 
     from training import demo_endpoints as more
 
-    asr_task, sep_task = zoo.load(more.ASR_PRESET), zoo.load(more.SEPARATION_PRESET)
+    asr_task, sep_task, tts_task = (zoo.load(more.ASR_PRESET), zoo.load(more.SEPARATION_PRESET),
+                                    zoo.load(more.TTS_PRESET))
     (out / "sentences").mkdir(exist_ok=True)
     sentences = more.make_sentences(voices, out / "sentences", asr_task.sample_rate, rng)
     mix = more.make_mixture(voices, out / "sentences", sep_task.sample_rate, rng)
     config = export_and_configure(task, out / "models", np.stack([r["clip"] for r in spoken[:8]]),
-                                  others=(asr_task, sep_task))
+                                  others=(asr_task, sep_task, tts_task))
     print(f"starting the model server on {config}")
     start = time.perf_counter()
     proc, target = start_server(config, log_path=out / "server.log")
     try:
         answers = query_all(target, [r["file"] for r in spoken], task.name)
         extra = more.query(target, asr_task, sentences, sep_task, mix, out / "sentences")
+        (out / "synthesis").mkdir(exist_ok=True)
+        spoken_back = more.synthesize(target, tts_task, more.TTS_TEXTS, out / "synthesis", asr_task)
     finally:
         stop_server(proc)
     results = []
@@ -169,12 +172,21 @@ def main(argv=None) -> int:
               f"Mixture of {' and '.join(sep['voices'])} (sentences/mixture.wav): SI-SDR improvement "
               f"{', '.join(f'{v:+.1f} dB' for v in sep['si_sdri_db'])} per source; served vs in-process max "
               f"difference {sep['max_abs_diff_vs_in_process']:.1e}; estimates in sentences/mixture_estimate*.wav."]
+    lines += [f"\n## Text to speech: {tts_task.name} over gRPC (`synthesize`)\n",
+              "WAVs and spectrograms in synthesis/ (![spectrograms](synthesis/synthesized.png)); the served "
+              f"{asr_task.name} transcribes them (a recognizer trained on other voices).\n",
+              "| text | seconds | served vs in-process | recognizer heard |", "|---|---|---|---|"]
+    lines += [f"| {r['text']} | {r['seconds']} | {r['max_abs_diff_vs_in_process']:.1e} | {r.get('asr_heard', '')} |"
+              for r in spoken_back]
     with open(out / "report.md", "a") as f:
         f.write("\n".join(lines) + "\n")
+    for r in spoken_back:
+        print(f"  synthesize {r['text']!r} -> {r['file']} ({r['seconds']} s; recognizer heard {r.get('asr_heard')!r})")
     for r in extra["sentences"]:
         print(f"  said {r['said']!r:45} -> heard {r['served']!r} ({r['voice']})")
     print(f"separate: SI-SDRi {sep['si_sdri_db']} dB; served == in-process within {sep['max_abs_diff_vs_in_process']:.1e}")
-    if not all(r["same"] for r in extra["sentences"]) or sep["max_abs_diff_vs_in_process"] > 1e-3:
+    if not all(r["same"] for r in extra["sentences"]) or sep["max_abs_diff_vs_in_process"] > 1e-3 \
+            or any(r["max_abs_diff_vs_in_process"] > 1e-3 for r in spoken_back):
         print("error: a served answer differs from the in-process model", file=sys.stderr)
         return 1
     return 0

@@ -1,6 +1,7 @@
-"""The demo's other endpoints: a sequence `recognize` (speech to text) and `separate` (two voices
-from one mixture), each on audio made here with voices held out from training, served by the same
-server as the keyword spotter. Each check compares the served answer with the in-process model, so
+"""The demo's other endpoints: a sequence `recognize` (speech to text), `separate` (two voices
+from one mixture), each on audio made here with voices held out from training, and `synthesize`
+(text to speech, on sentences the synthesizer never trained on), served by the same server as the
+keyword spotter. Each check compares the served answer with the in-process model, so
 the demo shows the served graph is the model (quality itself is in docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import numpy as np
 
 ASR_PRESET = "asr_deepspeech2_small_synth"
 SEPARATION_PRESET = "sep_convtasnet_small_2spk"
+TTS_PRESET = "tts_fastspeech_slt"
+TTS_TEXTS = ("turn on the kitchen light", "set a timer for twenty five minutes",
+             "what is the weather in paris tomorrow")
 
 
 def _peak(x: np.ndarray, level: float = 0.5) -> np.ndarray:
@@ -83,3 +87,50 @@ def query(target: str, asr_task, sentences: list[dict], sep_task, mix: dict, out
         "max_abs_diff_vs_in_process": float(np.abs(estimate - local[:, :estimate.shape[1]]).max()),
     }
     return result
+
+
+def synthesize(target: str, tts_task, texts, out: Path, asr_task=None) -> list[dict]:
+    """gRPC synthesize for each text: WAV + spectrogram PNG in `out`, the served waveform next to the
+    in-process one, and (if given) what the served ASR model hears in it."""
+    from serving.client import Client
+    from zoo.audio import write_audio
+
+    rows = []
+    with Client(target, timeout=60.0) as client:
+        for i, text in enumerate(texts):
+            served = client.synthesize(tts_task.name, text)[0]
+            local = tts_task.predict_text(text)["waveform"]
+            path = out / f"synthesized{i}.wav"
+            write_audio(path, np.clip(served, -1.0, 1.0), tts_task.sample_rate)
+            row = {"text": text, "file": str(path), "seconds": round(served.size / tts_task.sample_rate, 2),
+                   "max_abs_diff_vs_in_process": float(np.abs(served - local[:served.size]).max())
+                   if served.size == local.size else float("inf")}
+            if asr_task is not None:
+                heard = client.recognize(asr_task.name, served, sample_rate=tts_task.sample_rate)[0]["text"]
+                row["asr_heard"] = heard.decode() if isinstance(heard, bytes) else str(heard)
+            rows.append(row)
+    plot_spectrograms([r["file"] for r in rows], texts, tts_task.sample_rate, out / "synthesized.png")
+    return rows
+
+
+def plot_spectrograms(files, titles, sample_rate: int, png: Path) -> None:
+    import librosa
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from zoo.audio import read_audio
+
+    fig, axes = plt.subplots(len(files), 1, figsize=(9, 2.2 * len(files)), squeeze=False)
+    for ax, path, title in zip(axes[:, 0], files, titles):
+        wave, _ = read_audio(path, sample_rate=sample_rate, mono=True)
+        mel = librosa.feature.melspectrogram(y=wave, sr=sample_rate, n_fft=1024, hop_length=200, n_mels=80)
+        ax.imshow(librosa.power_to_db(mel, ref=np.max), origin="lower", aspect="auto", cmap="magma",
+                  extent=[0, len(wave) / sample_rate, 0, 80])
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("mel bin")
+    axes[-1, 0].set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
+    plt.close(fig)
