@@ -197,7 +197,7 @@ def write_samples(paths, sample_rate, out_dir: Path):
     fig.suptitle(f"NoteVAE timbre morphs at MIDI pitch {MORPH_PITCH} (held out), log-mel 64 x 64, "
                  "classifier probabilities on the vocoded audio", fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "note_vae_morph.png", dpi=90)
+    fig.savefig(out_dir / "note_vae_morph.png", dpi=60)
     plt.close(fig)
     gap = np.zeros(int(0.05 * sample_rate), np.float32)
     first = paths[0]["audio"]
