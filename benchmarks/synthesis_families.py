@@ -44,7 +44,8 @@ def systems(rows, root: Path, gan_path: Path):
         wave, _ = read_audio(root / paths[text], sample_rate=TTS_MEL["sample_rate"], mono=True)
         return clip_mel(wave[None].astype(np.float32)), wave.size
 
-    griffin_lim = tf.function(GriffinLimVocoder(**TTS_MEL, num_iterations=32))
+    mel_spec = [tf.TensorSpec([None, None, TTS_MEL["num_mel_bins"]], tf.float32)]  # traced once for any length
+    griffin_lim = tf.function(GriffinLimVocoder(**TTS_MEL, num_iterations=32), input_signature=mel_spec)
     rate = TTS_MEL["sample_rate"]
 
     def reference(text):
@@ -62,7 +63,7 @@ def systems(rows, root: Path, gan_path: Path):
         import zoo.families.synthesis.gan_vocoder.gan_vocoder_generator  # noqa: F401  (registers it)
 
         generator = keras.saving.load_model(gan_path, safe_mode=True)
-        gan = tf.function(generator)
+        gan = tf.function(generator, input_signature=mel_spec)
 
         def gan_on_reference(text):
             mel, n = reference_mel(text)
@@ -95,12 +96,13 @@ def spectrogram_figure(named_waves, rate: int, png: Path, title: str) -> None:
     axes[-1, 0].set_xlabel("seconds")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(png, dpi=80)
+    fig.savefig(png, dpi=60)
     plt.close(fig)
 
 
 def slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")[:40]
+    """'FastSpeech + Griffin-Lim (text)' -> 'fastspeech_griffin_lim_text'."""
+    return "_".join("".join(c if c.isalnum() else " " for c in name.lower()).split())[:40]
 
 
 def main(argv=None) -> int:
