@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.recipe import experiment_from_preset, run_record, time_budget
 from zoo.errors import ConfigError
 from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
@@ -46,15 +47,7 @@ class SeparationExperiment:
 
     @classmethod
     def from_preset(cls, preset, overrides=None):
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        values = {"preset": preset.name}
-        for key, value in {**preset.training, **(overrides or {})}.items():
-            if key not in fields:
-                raise ConfigError(f"unknown separation training setting {key!r}", received=key,
-                                  expected=sorted(fields), fix="fix the preset's training dict or --set key")
-            typ = fields[key].type
-            values[key] = {"int": int, "float": float, "str": str}.get(typ, lambda v: v)(value)
-        exp = cls(**values)
+        exp = experiment_from_preset(cls, preset, overrides, "separation training")
         if exp.loss not in LOSSES:
             raise ConfigError("unknown separation loss", received=exp.loss, expected=list(LOSSES))
         return exp
@@ -195,21 +188,12 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
                  loss={"sources": make_loss(exp.loss)})
     best = run_dir / "best.weights.h5"
 
-    class TimeBudget(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            elapsed = time.perf_counter() - self.start
-            if elapsed * (epoch + 2) / (epoch + 1) > exp.time_budget_min * 60:
-                self.model.stop_training = True
-
     callbacks = [
         keras.callbacks.ModelCheckpoint(str(best), monitor="val_loss", save_best_only=True, save_weights_only=True),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=exp.patience),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3),  # the paper's schedule
         keras.callbacks.CSVLogger(str(run_dir / "history.csv")),
-        TimeBudget(),
+        time_budget(exp.time_budget_min),
     ]
     print(f"training {preset.name}: {task.count_params():,} params, crops of {exp.crop_seconds} s, "
           f"batch {exp.batch_size}, budget {exp.time_budget_min} min")
@@ -228,29 +212,15 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
 
 def finish_run(task, exp, preset, root, split, run_dir) -> dict:
     """Evaluate the trained task on the test split and write summary.json."""
-    import csv
-
-    import tensorflow as tf
-
-    from training.train import _machine
-
-    timing = run_dir / "train_time.json"
-    train_seconds = json.loads(timing.read_text())["train_seconds"] if timing.exists() else float("nan")
-    with open(run_dir / "history.csv") as f:
-        history = list(csv.DictReader(f))
     metrics = evaluate_separator(task, root, split["test"][:exp.test_examples])
+    record = run_record(run_dir, task)
     summary = {
         "preset": preset.name,
         "corpus": preset.data["corpus"],
         "test": metrics,
-        "best_val_loss": round(min(float(h["val_loss"]) for h in history), 4) if history else None,
-        "train_minutes": round(train_seconds / 60.0, 2),
-        "epochs_run": len(history),
-        "train_examples_seen": len(history) * exp.steps_per_epoch * exp.batch_size,
-        "params": int(task.count_params()),
+        **record,
+        "train_examples_seen": record["epochs_run"] * exp.steps_per_epoch * exp.batch_size,
         "algorithmic_latency_ms": task.algorithmic_latency_ms,
-        "machine": _machine() + " (CPU training)",
-        "tensorflow": tf.__version__,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

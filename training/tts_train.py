@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ConfigError, DataError
+from training.recipe import experiment_from_preset, run_record, time_budget
+from zoo.errors import DataError
 from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
 
@@ -45,15 +46,7 @@ class TTSExperiment:
 
     @classmethod
     def from_preset(cls, preset, overrides=None):
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        values = {"preset": preset.name}
-        for key, value in {**preset.training, **(overrides or {})}.items():
-            if key not in fields:
-                raise ConfigError(f"unknown TTS training setting {key!r}", received=key, expected=sorted(fields),
-                                  fix="fix the preset's training dict or --set key")
-            typ = fields[key].type
-            values[key] = {"int": int, "float": float, "str": str}.get(typ, lambda v: v)(value)
-        return cls(**values)
+        return experiment_from_preset(cls, preset, overrides, "TTS training")
 
 
 def lexicon_durations(lexicon, row: dict) -> tuple[list[int], list[int]]:
@@ -204,15 +197,6 @@ def train_tts(preset_name: str, overrides: dict | None = None, *, verbose: int =
     steps = max(1, len(data["train"]) // exp.batch_size)
     best = run_dir / "best.weights.h5"
 
-    class TimeBudget(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            elapsed = time.perf_counter() - self.start
-            if elapsed * (epoch + 2) / (epoch + 1) > exp.time_budget_min * 60:
-                self.model.stop_training = True
-
     class KeepBest(keras.callbacks.Callback):  # the task's weights (the trainer only wraps its backbone)
         best = np.inf
 
@@ -223,7 +207,7 @@ def train_tts(preset_name: str, overrides: dict | None = None, *, verbose: int =
 
     callbacks = [KeepBest(), keras.callbacks.EarlyStopping(monitor="val_loss", patience=exp.patience),
                  keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3),
-                 keras.callbacks.CSVLogger(str(run_dir / "history.csv")), TimeBudget()]
+                 keras.callbacks.CSVLogger(str(run_dir / "history.csv")), time_budget(exp.time_budget_min)]
     print(f"training {preset.name}: {task.backbone.count_params():,} params, {len(data['train'])} sentences, "
           f"batch {exp.batch_size}, budget {exp.time_budget_min} min")
     start = time.perf_counter()
@@ -262,26 +246,12 @@ def intelligibility(task, rows: list, root: Path, out_dir: Path, num_sentences: 
 
 
 def finish_run(task, exp, preset, test_examples, run_dir, rows, root) -> dict:
-    import csv
-
-    import tensorflow as tf
-
-    from training.train import _machine
-
-    timing = run_dir / "train_time.json"
-    train_seconds = json.loads(timing.read_text())["train_seconds"] if timing.exists() else float("nan")
-    history = list(csv.DictReader(open(run_dir / "history.csv"))) if (run_dir / "history.csv").exists() else []
     summary = {
         "preset": preset.name,
         "corpus": preset.data["corpus"],
         "test": evaluate_tts_model(task, test_examples),
         "intelligibility": intelligibility(task, rows, root, run_dir),
-        "best_val_loss": round(min(float(h["val_loss"]) for h in history), 4) if history else None,
-        "train_minutes": round(train_seconds / 60.0, 2),
-        "epochs_run": len(history),
-        "params": int(task.count_params()),
-        "machine": _machine() + " (CPU training)",
-        "tensorflow": tf.__version__,
+        **run_record(run_dir, task),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

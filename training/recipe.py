@@ -1,0 +1,67 @@
+"""What the task-specific training recipes share (training/separation_train.py, training/tts_train.py):
+a typed experiment from a preset's training dict, a wall-clock budget, and the run record every
+summary.json carries."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+from zoo.errors import ConfigError
+
+
+def experiment_from_preset(cls, preset, overrides=None, what: str = "training"):
+    """An instance of dataclass `cls` from preset.training + overrides, each value cast to its field's
+    type; unknown keys raise ConfigError naming the known ones."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {"preset": preset.name}
+    for key, value in {**preset.training, **(overrides or {})}.items():
+        if key not in fields:
+            raise ConfigError(f"unknown {what} setting {key!r}", received=key, expected=sorted(fields),
+                              fix="fix the preset's training dict or --set key")
+        typ = fields[key].type
+        values[key] = {"int": int, "float": float, "str": str}.get(typ, lambda v: v)(value)
+    return cls(**values)
+
+
+def time_budget(minutes: float):
+    """A Keras callback that stops training before an epoch would end past `minutes`."""
+    import keras
+
+    class TimeBudget(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            elapsed = time.perf_counter() - self.start
+            if elapsed * (epoch + 2) / (epoch + 1) > minutes * 60:
+                self.model.stop_training = True
+
+    return TimeBudget()
+
+
+def run_record(run_dir: Path, task) -> dict:
+    """best_val_loss, train_minutes, epochs_run (from history.csv and train_time.json), params,
+    machine and TensorFlow version."""
+    import tensorflow as tf
+
+    from training.train import _machine
+
+    run_dir = Path(run_dir)
+    timing = run_dir / "train_time.json"
+    train_seconds = json.loads(timing.read_text())["train_seconds"] if timing.exists() else float("nan")
+    history = []
+    if (run_dir / "history.csv").exists():
+        with open(run_dir / "history.csv") as f:
+            history = list(csv.DictReader(f))
+    return {
+        "best_val_loss": round(min(float(h["val_loss"]) for h in history), 4) if history else None,
+        "train_minutes": round(train_seconds / 60.0, 2),
+        "epochs_run": len(history),
+        "params": int(task.count_params()),
+        "machine": _machine() + " (CPU training)",
+        "tensorflow": tf.__version__,
+    }
