@@ -59,7 +59,7 @@ def test_served_speech_equals_in_process(tts_server, tts_task):
     np.testing.assert_allclose(np.array(prediction["waveform"])[:n], served, atol=1e-5)
 
 
-@pytest.mark.parametrize("text", [b"", b"   ", b"x" * 1001])
+@pytest.mark.parametrize("text", [b"", b"   ", b"?!", b"x" * 1001])
 def test_bad_text_is_invalid_argument(tts_server, text):
     from serving.errors import ServingError
 

@@ -188,6 +188,9 @@ class TextToSpeech(Task):
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("text must be a non-empty string", received=repr(text)[:80],
                               expected="e.g. 'turn on the kitchen light'", fix="pass the sentence to speak")
+        if not self.lexicon.words(text):
+            raise ConfigError("text has no speakable words", received=repr(text)[:80],
+                              expected="letters a-z or digits", fix="write the sentence in English letters")
         if len(text) > MAX_TEXT_CHARS:
             raise ConfigError(f"text longer than {MAX_TEXT_CHARS} characters", received=f"{len(text)} characters",
                               expected=f"<= {MAX_TEXT_CHARS}", fix="split it into sentences")

@@ -6,7 +6,8 @@ grammar, the letters a-z and the digits 0-9, each phonemized once by espeak-ng i
 (`build_entries`, stored in the layer's config, so a saved model needs no espeak-ng). A word
 missing from the lexicon is spelled letter by letter (each letter a word of its own); characters
 without an entry are dropped. Normalisation is zoo.text.normalize_text's for ASCII text (lowercase,
-letters, digits, apostrophes; other characters split words).
+letters, digits, apostrophes; other characters split words; accented letters are not folded, so
+write "cafe", not "café"). Text with no letter or digit is refused (InvalidArgument in the graph).
 
 Token layout (the tts-slt-synth corpus's): the word boundary (id 1) between words and at both
 ends; the phonemes are PhonemeTokenizer ids (0 = padding). `phonemes(text)` is the same lookup in
@@ -146,9 +147,12 @@ class PhonemeLexicon(keras.layers.Layer):
         sentence = tf.where(tf.strings.length(sentence) > 0, "1 " + sentence + " 1", "1")
         ids = tf.strings.to_number(tf.strings.split(sentence), tf.int32)
         lengths = tf.cast(ids.row_lengths(), tf.int32)
-        check = tf.debugging.assert_less_equal(
-            lengths, self.max_tokens, message=f"text too long: more than {self.max_tokens} phonemes; split it")
-        with tf.control_dependencies([check]):
+        checks = [tf.debugging.assert_less_equal(lengths, self.max_tokens,
+                                                 message=f"text too long: more than {self.max_tokens} phonemes; "
+                                                         "split it"),
+                  tf.debugging.assert_greater(lengths, 1, message="text has no speakable words: send letters "
+                                                                   "a-z or digits")]
+        with tf.control_dependencies(checks):
             return ids.to_tensor(0), tf.identity(lengths)
 
     def compute_output_spec(self, text):
