@@ -34,6 +34,9 @@ CORPORA = {
     ),
     "instrument-notes": ("training.corpora.instrument_notes:make_instrument_notes", "single notes of 8 GM instruments "
                          "(FluidSynth, FluidR3_GM), pitches 48-72 x 5 velocities, 1 s at 16 kHz, split by pitch"),
+    "music-stems": ("training.corpora.music_stems:make_music_stems", "6 s generated songs (chords, bass, melody, "
+                    "drum grooves) with exact bass/drums/chords/lead stems rendered by FluidSynth, 16 kHz, split by "
+                    "song seed"),
     "tts-slt-synth": (
         "training.corpora.tts_single_voice:make_tts_single_voice",
         "one voice (flite slt, 16 kHz): unique sentences with espeak-ng IPA phonemes and durations in 12.5 ms "
