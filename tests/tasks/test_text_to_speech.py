@@ -122,7 +122,7 @@ def test_synthesize_lengths_batch_and_silence(task):
 
 
 def test_predict_text_rejects_bad_text(task):
-    for bad in ("", "   ", "?!", None, 5, "x" * 1001):
+    for bad in ("", "   ", "?!", None, 5, "x" * 1001, "xyz " * 200):
         with pytest.raises(ConfigError):
             task.predict_text(bad)
     with pytest.raises(ConfigError, match="from text"):

@@ -194,6 +194,10 @@ class TextToSpeech(Task):
         if len(text) > MAX_TEXT_CHARS:
             raise ConfigError(f"text longer than {MAX_TEXT_CHARS} characters", received=f"{len(text)} characters",
                               expected=f"<= {MAX_TEXT_CHARS}", fix="split it into sentences")
+        tokens = len(self.lexicon.phonemes(text))
+        if tokens > self.lexicon.max_tokens:
+            raise ConfigError("text too long for one call", received=f"{tokens} phonemes",
+                              expected=f"<= {self.lexicon.max_tokens}", fix="split it into sentences")
         if getattr(self, "_synthesize_fn", None) is None:  # traced once; reused for every sentence
             self._synthesize_fn = tf.function(self.synthesize, input_signature=[tf.TensorSpec([None], tf.string)])
         out = self._synthesize_fn(tf.constant([text]))
