@@ -54,7 +54,7 @@ class DeepAttractorNetwork(keras.Model):
         """f64[num_sources, samples]: k-means centres of the active bins as attractors -> soft masks -> iSTFT."""
         x = check_mixture(mixture, self.n_fft)
         spec = spectral.stft(x, self.n_fft, self.hop)
-        emb = np.asarray(self(spectral.log_magnitude(spec)[None], training=False))  # [1, T, K, D]
+        emb = np.asarray(self.predict_on_batch(spectral.log_magnitude(spec)[None]))  # [1, T, K, D]
         weights = spectral.active_bins(spec, threshold_db)
         centres, _ = kmeans(emb.reshape(-1, emb.shape[-1]), num_sources, weights=weights.reshape(-1), seed=seed)
         masks = np.asarray(AttractorMasks.masks_from_attractors(emb, centres[None].astype(np.float32)))[0]

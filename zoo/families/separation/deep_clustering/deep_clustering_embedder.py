@@ -9,7 +9,7 @@ import numpy as np
 
 from zoo.errors import AudioError, ConfigError
 from zoo.families.separation.deep_clustering import spectral
-from zoo.families.separation.deep_clustering.kmeans import kmeans
+from zoo.families.separation.deep_clustering.kmeans import cluster_masks
 from zoo.families.separation.deep_clustering.unit_normalize import UnitNormalize
 
 
@@ -88,8 +88,7 @@ class DeepClusteringEmbedder(keras.Model):
         """f64[num_sources, samples]: k-means on the active bins' embeddings -> binary masks -> iSTFT."""
         x = check_mixture(mixture, self.n_fft)
         spec = spectral.stft(x, self.n_fft, self.hop)
-        emb = np.asarray(self(spectral.log_magnitude(spec)[None], training=False))[0]  # [T, K, D]
+        emb = np.asarray(self.predict_on_batch(spectral.log_magnitude(spec)[None]))[0]  # [T, K, D]
         weights = spectral.active_bins(spec, threshold_db)
-        _, labels = kmeans(emb.reshape(-1, emb.shape[-1]), num_sources, weights=weights.reshape(-1), seed=seed)
-        masks = (labels.reshape(spec.shape)[None] == np.arange(num_sources)[:, None, None]).astype(np.float64)
+        masks = cluster_masks(emb, num_sources, weights=weights, seed=seed)
         return spectral.istft(masks * spec[None], len(x), self.n_fft, self.hop)

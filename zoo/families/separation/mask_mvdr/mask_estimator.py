@@ -68,7 +68,7 @@ class MaskEstimator(keras.Model):
         if x.ndim != 2 or not np.all(np.isfinite(x)):
             raise AudioError("multichannel waveform must be finite [C, samples]", received=f"shape {x.shape}",
                              expected="[C, samples]", fix="transpose soundfile's [samples, C] output")
-        masks = np.asarray(self(spectral.log_magnitude(spectral.stft(x, self.n_fft, self.hop)), training=False))
+        masks = np.asarray(self.predict_on_batch(spectral.log_magnitude(spectral.stft(x, self.n_fft, self.hop))))
         mean = masks.mean(axis=0)
         return mean[..., 0], mean[..., 1]
 

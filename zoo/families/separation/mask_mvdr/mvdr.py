@@ -26,7 +26,7 @@ def spatial_covariance(spectrum, mask=None) -> np.ndarray:
     return phi / np.maximum(m.sum(axis=0), 1e-10)[:, None, None]
 
 
-def souden_mvdr_weights(phi_speech, phi_noise, reference=0, diagonal_loading=1e-6) -> np.ndarray:
+def souden_mvdr_weights(phi_speech, phi_noise, reference=0, diagonal_loading=1e-2) -> np.ndarray:
     """c128[K, C]: w_k = Phi_N^-1 Phi_S u / tr(Phi_N^-1 Phi_S) per frequency.
 
     diagonal_loading adds that share of tr(Phi_N)/C to Phi_N's diagonal (keeps it invertible when
