@@ -161,8 +161,9 @@ def separation_table(files: int) -> list[str]:
             speakers += [r["num_speakers"]] * len(refs)
         sisdri, speakers = np.array(sisdri), np.array(speakers)
         rtf = seconds / (sum(m.shape[1] for m, _, _ in data) / sr)
-        lines.append(f"| {label} | {sisdri.mean():.2f} | {sisdri[speakers == 1].mean():.2f} | "
-                     f"{sisdri[speakers == 2].mean():.2f} | {np.mean(sdr):.2f} | {np.mean(sdri):.2f} | {rtf:.3f} |")
+        group = [f"{sisdri[speakers == k].mean():.2f}" if np.any(speakers == k) else "-" for k in (1, 2)]
+        lines.append(f"| {label} | {sisdri.mean():.2f} | {group[0]} | {group[1]} | {np.mean(sdr):.2f} | "
+                     f"{np.mean(sdri):.2f} | {rtf:.3f} |")
         print(lines[-1], flush=True)
     two = sum(r["num_speakers"] == 2 for _, _, r in data)
     lines.append(f"\narray-mixtures test split, first {len(rows)} recordings ({len(rows) - two} with one speaker, "

@@ -29,11 +29,13 @@ def _int_option(value, name: str, low: int, high: int | None = None) -> int:
 
 def separate(mixture, sample_rate, *, method: str = "auxiva", n_src: int | None = None, n_fft: int = 1024,
              hop_length: int | None = None, n_iter: int = 30, n_components: int = 2,
-             model: str = "laplace") -> np.ndarray:
+             model: str = "laplace", seed: int = 0) -> np.ndarray:
     """Separate f32[M, T] (channels first) into f32[n_src, T] with AuxIVA or ILRMA.
 
     n_src defaults to M (determined); fewer (>= 1) uses OverIVA for AuxIVA. n_fft should be near
     the room's reverberation time. n_components and model apply to ILRMA and AuxIVA respectively.
+    ILRMA draws its NMF initialisation from numpy's global generator: it is seeded with `seed` for
+    the call and the caller's global state is restored afterwards.
     """
     import pyroomacoustics as pra
     from scipy.signal import istft, stft
@@ -60,8 +62,13 @@ def separate(mixture, sample_rate, *, method: str = "auxiva", n_src: int | None 
     if method == "auxiva":
         Y = pra.bss.auxiva(X, n_src=n_src, n_iter=n_iter, proj_back=True, model=model)
     else:
-        Y = pra.bss.ilrma(X, n_src=n_src, n_iter=n_iter, proj_back=True,
-                          n_components=_int_option(n_components, "n_components", 1))
+        n_components = _int_option(n_components, "n_components", 1)
+        saved = np.random.get_state()
+        np.random.seed(_int_option(seed, "seed", 0))
+        try:
+            Y = pra.bss.ilrma(X, n_src=n_src, n_iter=n_iter, proj_back=True, n_components=n_components)
+        finally:
+            np.random.set_state(saved)
     _, y = istft(Y.transpose(2, 1, 0), **kw)  # [n_src, T']
     y = y[:, :length]
     y = np.pad(y, ((0, 0), (0, length - y.shape[1])))
