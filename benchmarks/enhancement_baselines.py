@@ -73,7 +73,7 @@ def _oracle_irm(noisy, clean):
 
 def enhancement_table(files: int, runs: Path | None) -> list[str]:
     from zoo.baselines import ENHANCERS, get_enhancer
-    from zoo.metrics.separation import pesq_score, stoi_score
+    from zoo.metrics.separation import pesq_score, si_sdr, stoi_score
 
     corpus = ROOT / "data" / "noisy-speech"
     rows = _rows(corpus, files)
@@ -92,7 +92,7 @@ def enhancement_table(files: int, runs: Path | None) -> list[str]:
 
     results = {}
     for label, kind, fn in methods:
-        pesq, stoi, seconds, failed = [], [], 0.0, 0
+        pesq, stoi, sisdr, seconds, failed = [], [], [], 0.0, 0
         if kind == "enh":
             fn(data[0][0], sr)  # warm-up: library loads, graph tracing
         for noisy, clean in data:
@@ -110,20 +110,22 @@ def enhancement_table(files: int, runs: Path | None) -> list[str]:
                 pesq.append(np.nan)
                 failed += 1
             stoi.append(stoi_score(clean, y, sr))
+            sisdr.append(float(si_sdr(clean[None], np.asarray(y)[None], compute_permutation=False)[0]))
         duration = sum(len(n) for n, _ in data) / sr
-        results[label] = (np.array(pesq), np.array(stoi), seconds / duration, kind, failed)
+        results[label] = (np.array(pesq), np.array(stoi), np.array(sisdr), seconds / duration, kind, failed)
         print(f"{label}: PESQ {np.nanmean(pesq):.3f} STOI {np.mean(stoi):.3f}", flush=True)
 
-    base_p, base_s = results["noisy input"][0], results["noisy input"][1]
-    lines = ["| method | PESQ (wb) | ΔPESQ | STOI | ΔSTOI | PESQ > noisy (files) | RTF |",
-             "|---|---|---|---|---|---|---|"]
-    for label, (p, s, rtf, kind, failed) in results.items():
+    base_p, base_s, base_q = results["noisy input"][:3]
+    lines = ["| method | PESQ (wb) | ΔPESQ | STOI | ΔSTOI | SI-SDR (dB) | ΔSI-SDR | PESQ > noisy (files) | RTF |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for label, (p, s, q, rtf, kind, failed) in results.items():
         ok = ~np.isnan(p)
         better = f"{int(np.sum(p[ok] > base_p[ok]))}/{int(ok.sum())}" if kind != "noisy" else "-"
         rtf_text = "-" if kind == "noisy" else f"{rtf:.3f}"
         fail = f" ({failed} unscorable)" if failed else ""
         lines.append(f"| {label} | {np.nanmean(p):.3f}{fail} | {np.nanmean(p - base_p):+.3f} | {np.mean(s):.3f} | "
-                     f"{np.mean(s - base_s):+.3f} | {better} | {rtf_text} |")
+                     f"{np.mean(s - base_s):+.3f} | {np.mean(q):.2f} | {np.mean(q - base_q):+.2f} | {better} | "
+                     f"{rtf_text} |")
     snr = np.array([r["snr_db"] for r in rows])
     lines.append(f"\nnoisy-speech test split, first {len(rows)} files ({sum(len(n) for n, _ in data) / sr:.0f} s; "
                  f"SNR {snr.min():.0f}..{snr.max():.0f} dB, half reverberant; the target is the clean speech "
