@@ -18,10 +18,46 @@ SAMPLE_RATE = 48000
 SCALE = 32768.0
 
 
-def _library():
-    from pyrnnoise import rnnoise  # loads librnnoise.so
+class _Library:
+    """librnnoise from the pyrnnoise wheel, loaded directly: importing pyrnnoise itself would pull
+    in its CLI's audio stack (audiolab, PyAV), which the frame calls do not need."""
 
-    return rnnoise
+    _cache = None
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.FRAME_SIZE = int(lib.rnnoise_get_frame_size())
+
+    def create(self):
+        return self.lib.rnnoise_create(None)
+
+    def destroy(self, state):
+        self.lib.rnnoise_destroy(state)
+
+
+def _library() -> _Library:
+    import importlib.util
+    from pathlib import Path
+
+    from zoo.errors import ConfigError
+
+    if _Library._cache is None:
+        spec = importlib.util.find_spec("pyrnnoise")
+        path = Path(next(iter(spec.submodule_search_locations))) / "librnnoise.so" if spec else None
+        if path is None or not path.exists():
+            raise ConfigError("RNNoise is not installed", received="no pyrnnoise package with librnnoise.so",
+                              expected="the pyrnnoise wheel (Linux x86_64/aarch64)",
+                              fix="pip install pyrnnoise==0.4.5")
+        lib = ctypes.CDLL(str(path))
+        lib.rnnoise_create.argtypes = [ctypes.c_void_p]
+        lib.rnnoise_create.restype = ctypes.c_void_p
+        lib.rnnoise_destroy.argtypes = [ctypes.c_void_p]
+        lib.rnnoise_get_frame_size.restype = ctypes.c_int
+        pointer = ctypes.POINTER(ctypes.c_float)
+        lib.rnnoise_process_frame.argtypes = [ctypes.c_void_p, pointer, pointer]
+        lib.rnnoise_process_frame.restype = ctypes.c_float
+        _Library._cache = _Library(lib)
+    return _Library._cache
 
 
 def _process_48k(x: np.ndarray) -> np.ndarray:
