@@ -173,3 +173,15 @@ def test_ilrma_is_deterministic_and_leaves_global_rng_alone(instantaneous):
     assert np.random.rand() == expected_next
     b = separate(x, SR, method="ilrma", n_fft=512, n_iter=5, seed=7)
     np.testing.assert_array_equal(a, b)
+
+
+def test_rnnoise_missing_library_is_a_config_error(monkeypatch):
+    import importlib.util
+
+    from zoo.baselines import rnnoise
+
+    monkeypatch.setattr(rnnoise._Library, "_cache", None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match="RNNoise is not installed") as info:
+        rnnoise.enhance(np.zeros(1600, np.float32), SR)
+    assert "pip install pyrnnoise" in info.value.fix
