@@ -183,5 +183,5 @@ def test_rnnoise_missing_library_is_a_config_error(monkeypatch):
     monkeypatch.setattr(rnnoise._Library, "_cache", None)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match="RNNoise is not installed") as info:
-        rnnoise.enhance(np.zeros(1600, np.float32), SR)
+        rnnoise._library()
     assert "pip install pyrnnoise" in info.value.fix
