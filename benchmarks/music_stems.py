@@ -45,7 +45,8 @@ def score_songs(task, root: Path, rows: list) -> dict:
         estimates = {"unet": estimate, "oracle_irm": oracles["irm"], "oracle_wiener": oracles["wiener"],
                      "mixture": np.broadcast_to(mixture, sources.shape)}
         for name, est in estimates.items():
-            sdr[name].append(bss_eval(sources, est, compute_permutation=False)["sdr"])
+            with np.errstate(divide="ignore"):  # the mixture's SIR is infinite (it holds every stem); SDR is not
+                sdr[name].append(bss_eval(sources, est, compute_permutation=False)["sdr"])
     return {k: np.asarray(v) for k, v in sdr.items()}, float(np.mean(seconds[1:] or seconds))
 
 
@@ -76,6 +77,8 @@ def main(argv=None):
 
     preset = get_preset(PRESET)
     run_dir = Path(args.runs) / PRESET
+    if not (run_dir / WEIGHTS_FILE).is_file():
+        raise SystemExit(f"no {run_dir / WEIGHTS_FILE}: run `zoo train {PRESET}` first (or pass --runs)")
     task = build_task(preset)
     task.load_weights(str(run_dir / WEIGHTS_FILE))
     root = Path(args.data_root) / preset.data["corpus"]
@@ -103,7 +106,7 @@ def main(argv=None):
         f"latency {task.algorithmic_latency_ms:.0f} ms (one frame).",
         f"Machine: {started}.",
     ]
-    body = "## Music stems: U-Net masks vs oracle masks\n\n" + "\n".join(lines + notes)
+    body = "## Music stems: U-Net masks vs oracle masks\n\n" + "\n".join(lines) + "\n".join(notes).replace("\n", "\n\n")
     print(body)
     (run_dir / "music_stems_benchmark.json").write_text(json.dumps(
         {"stems": stems, "songs": len(rows), **{k: v.round(3).tolist() for k, v in sdr.items()},

@@ -143,7 +143,8 @@ def compose(song_seed_value: int) -> dict:
         if onset >= end_ms - 20:
             return
         length_ms = min(length * beat_ms, end_ms - onset)
-        notes[stem].append((int(round(onset)), max(1, int(round(length_ms))), int(pitch), int(np.clip(velocity, 1, 127))))
+        velocity = int(np.clip(velocity, 1, 127))
+        notes[stem].append((int(round(onset)), max(1, int(round(length_ms))), int(pitch), velocity))
 
     scale_pitches = [p for p in range(40, 100) if (p - tonic) % 12 in MODES[mode]]
     lead_pitch = _place(tonic + 72, 67, 79)
