@@ -246,7 +246,13 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reuse", action="store_true", help="load models saved by an earlier run instead of training")
     p.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
+    p.add_argument("--from-results", action="store_true", help="only rewrite the section from results.json")
     args = p.parse_args(argv)
+    if args.from_results:
+        saved = json.loads((RUN_DIR / "results.json").read_text())
+        print(write_section("embedding-separation", report(saved["training"], saved["two_speaker"], saved["array"],
+                                                           args)))
+        return
 
     import keras
     import tensorflow as tf
@@ -310,11 +316,11 @@ def report(training, two, arr, args):
             "| 2-speaker (8 kHz) | SI-SDRi (dB) | SDR (dB) | SIR (dB) | SAR (dB) | s / mixture |",
             "|---|---:|---:|---:|---:|---:|"]
     for name, s in two.items():
-        body.append(f"| {label.get(name, name)} | {s['si_sdri']:.2f} | {s['sdr']:.2f} | {s['sir']:.2f} | "
-                    f"{s['sar']:.2f} | {s['seconds']:.3f} |")
+        cells = [f"{s[k]:.2f}" if np.isfinite(s[k]) else "-" for k in ("si_sdri", "sdr", "sir", "sar")]
+        body.append(f"| {label.get(name, name)} | " + " | ".join(cells) + f" | {s['seconds']:.3f} |")
     fields = arr.get("count_by_field", {})
     body += ["", "Mask-based MVDR (Heymann et al. 2016; Souden weights w = Phi_N^-1 Phi_S u / tr(Phi_N^-1 Phi_S), "
-             "reference mic 0, STFT 512/128 at 16 kHz) on the first "
+             "reference mic 0, diagonal loading 1% of the mean noise power, STFT 512/128 at 16 kHz) on the first "
              f"{args.test} array-mixtures test rows (4 mics; {', '.join(f'{v} {k}' for k, v in fields.items())} "
              "noise). The target is the sum of the talkers' reverberant images at mic 0 (enhancement, not "
              "separation: with two talkers both are kept). Mask net: one BLSTM (128 per direction) -> speech and "
