@@ -122,13 +122,14 @@ def check_fluidsynth(soundfont) -> Path:
     return path
 
 
-def render_notes(program: int, notes, soundfont, workdir) -> np.ndarray:
-    """float32 [len(notes), CLIP_SECONDS * SAMPLE_RATE] mono clips of `notes` on GM `program`."""
+def render_midi(midi: bytes, soundfont, workdir, stem: str) -> np.ndarray:
+    """Mono float32 render of a MIDI file's bytes by the fluidsynth CLI (no reverb or chorus, GAIN,
+    SAMPLE_RATE); the temporary <stem>.mid / .wav in `workdir` are removed."""
     import soundfile as sf
 
     workdir = Path(workdir)
-    mid, wav = workdir / f"program{program}.mid", workdir / f"program{program}.wav"
-    mid.write_bytes(midi_bytes(program, notes))
+    mid, wav = workdir / f"{stem}.mid", workdir / f"{stem}.wav"
+    mid.write_bytes(midi)
     cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", str(GAIN), "-r", str(SAMPLE_RATE),
            "-T", "wav", "-O", "s16", "-F", str(wav), str(soundfont), str(mid)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -136,18 +137,23 @@ def render_notes(program: int, notes, soundfont, workdir) -> np.ndarray:
         raise DataError("fluidsynth failed", received=(proc.stderr or proc.stdout).strip()[-300:],
                         expected="a rendered WAV", fix="run the command by hand: " + " ".join(cmd[:-2]))
     audio, sr = sf.read(wav, dtype="float32", always_2d=True)
+    mid.unlink()
+    wav.unlink()
     if sr != SAMPLE_RATE:
         raise DataError("fluidsynth rendered at another rate", received=f"{sr} Hz", expected=f"{SAMPLE_RATE} Hz",
                         fix="use a fluidsynth that honours -r")
-    mono = audio.mean(axis=1)
+    return audio.mean(axis=1)
+
+
+def render_notes(program: int, notes, soundfont, workdir) -> np.ndarray:
+    """float32 [len(notes), CLIP_SECONDS * SAMPLE_RATE] mono clips of `notes` on GM `program`."""
+    mono = render_midi(midi_bytes(program, notes), soundfont, workdir, f"program{program}")
     clip, step = int(round(CLIP_SECONDS * SAMPLE_RATE)), int(round(ONSET_SPACING * SAMPLE_RATE))
     mono = np.pad(mono, (0, max(0, (len(notes) - 1) * step + clip - len(mono))))
     fade = np.ones(clip, np.float32)
     n_fade = int(round(FADE_SECONDS * SAMPLE_RATE))
     fade[-n_fade:] = np.linspace(1.0, 0.0, n_fade, dtype=np.float32)
     clips = np.stack([mono[i * step:i * step + clip] * fade for i in range(len(notes))])
-    mid.unlink()
-    wav.unlink()
     return clips
 
 

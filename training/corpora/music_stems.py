@@ -26,7 +26,6 @@ import concurrent.futures as cf
 import json
 import shutil
 import struct
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from training.corpora.corpus_args import check_args
-from training.corpora.instrument_notes import GAIN, SOUNDFONT, TEMPO_US, TICKS_PER_QUARTER, _varlen, check_fluidsynth
+from training.corpora.instrument_notes import (GAIN, SOUNDFONT, TEMPO_US, TICKS_PER_QUARTER, _varlen, check_fluidsynth,
+                                               render_midi)
 from training.manifest import SPLITS, write_manifest
 from zoo.errors import DataError
 
@@ -222,26 +222,9 @@ def stem_midi_bytes(stem: str, songs: list) -> bytes:
 
 def render_stem(stem: str, songs: list, soundfont, workdir, tag: str) -> np.ndarray:
     """float32 [len(songs), SONG_SECONDS * SAMPLE_RATE] mono renders of one stem of `songs`."""
-    import soundfile as sf
-
-    workdir = Path(workdir)
-    mid, wav = workdir / f"{tag}_{stem}.mid", workdir / f"{tag}_{stem}.wav"
-    mid.write_bytes(stem_midi_bytes(stem, songs))
-    cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", str(GAIN), "-r", str(SAMPLE_RATE),
-           "-T", "wav", "-O", "s16", "-F", str(wav), str(soundfont), str(mid)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0 or not wav.exists():
-        raise DataError("fluidsynth failed", received=(proc.stderr or proc.stdout).strip()[-300:],
-                        expected="a rendered WAV", fix="run the command by hand: " + " ".join(cmd[:-2]))
-    audio, sr = sf.read(wav, dtype="float32", always_2d=True)
-    if sr != SAMPLE_RATE:
-        raise DataError("fluidsynth rendered at another rate", received=f"{sr} Hz", expected=f"{SAMPLE_RATE} Hz",
-                        fix="use a fluidsynth that honours -r")
-    mono = audio.mean(axis=1)
+    mono = render_midi(stem_midi_bytes(stem, songs), soundfont, workdir, f"{tag}_{stem}")
     n, step = int(round(SONG_SECONDS * SAMPLE_RATE)), int(round(SLOT_SECONDS * SAMPLE_RATE))
     mono = np.pad(mono, (0, max(0, len(songs) * step - len(mono))))
-    mid.unlink()
-    wav.unlink()
     return np.stack([mono[j * step:j * step + n] for j in range(len(songs))])
 
 
