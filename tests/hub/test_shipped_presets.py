@@ -48,5 +48,16 @@ def test_pull_offline_then_reproduce_the_stored_metric(name, tmp_path, monkeypat
         metrics = evaluate_separator(task, manifest.parent, rows[:test["num_examples"]], oracle=False)
         key = "si_sdri" if "si_sdri" in test else "pesq"
         assert metrics[key] == pytest.approx(test[key], abs=1e-2)
+    elif kind == "TextToSpeech":
+        from training.manifest import read_manifest
+        from training.tts_train import evaluate_tts_model, load_examples
+
+        rows = read_manifest(manifest, required=("path", "split", "text", "flite_phones", "num_frames"))
+        test = stored["test"]
+        examples = load_examples(manifest.parent, [r for r in rows if r["split"] == "test"][:test["num_sentences"]],
+                                 task.lexicon, "test")
+        metrics = evaluate_tts_model(task, examples)
+        for key in ("mel_l1_teacher_forced", "mel_l1_free_running", "duration_mae_frames"):
+            assert metrics[key] == pytest.approx(test[key], abs=2e-3), key
     else:
         pytest.fail(f"no metric check for task class {kind}")
