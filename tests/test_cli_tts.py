@@ -47,3 +47,13 @@ def test_predict_misuse_exits_2_with_one_line(tmp_path):
     assert files.returncode == 2 and "not files" in files.stderr
     wrong = zoo("predict", "kws_dscnn_small_synth", "--text", "hi", home=tmp_path)
     assert wrong.returncode == 2 and "needs a synthesis preset" in wrong.stderr
+
+
+def test_list_shows_the_intelligibility_ratio(tmp_path):
+    from zoo.presets import read_hub_index
+
+    ratio = read_hub_index()[PRESET]["metrics"]["intelligibility"]["pocketsphinx_wer_ratio"]
+    out = zoo("list", "--task", "synthesis", home=tmp_path)
+    assert out.returncode == 0, out.stderr
+    row = next(line for line in out.stdout.splitlines() if line.startswith(PRESET))
+    assert f"WER x{ratio:.2f} of reference" in row

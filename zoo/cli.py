@@ -39,8 +39,10 @@ def cmd_list(args):
             metric = f"{test['si_sdri']:.1f} dB SI-SDRi"
         elif "pesq" in test:
             metric = f"PESQ {test['pesq']:.2f}"
+        elif "pocketsphinx_wer_ratio" in (p.metrics.get("intelligibility") or {}):
+            metric = f"WER x{p.metrics['intelligibility']['pocketsphinx_wer_ratio']:.2f} of reference"
         else:
-            metric = "untrained" if not size else "not measured"
+            metric = "no weights" if not size else "not measured"
         print(f"{p.name:28} {p.task:12} {p.family:10} {p.sample_rate:>6} "
               f"{(f'{size / 1024:.0f} KB' if size else '-'):>9} {metric:>9}  {p.license}")
     return 0
