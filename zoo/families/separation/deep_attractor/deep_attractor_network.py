@@ -9,42 +9,25 @@ import numpy as np
 
 from zoo.families.separation.deep_attractor.attractor_masks import AttractorMasks
 from zoo.families.separation.deep_clustering import spectral
-from zoo.families.separation.deep_clustering.deep_clustering_embedder import (check_embedding_args,
-                                                                                check_mixture, embedding_graph)
+from zoo.families.separation.deep_clustering.deep_clustering_embedder import DeepClusteringEmbedder, check_mixture
 from zoo.families.separation.deep_clustering.kmeans import kmeans
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class DeepAttractorNetwork(keras.Model):
-    """Log magnitudes f32[B, T, K] ("log_magnitude") -> embeddings f32[B, T, K, D] ("embeddings").
+class DeepAttractorNetwork(DeepClusteringEmbedder):
+    """Log magnitudes f32[B, T, K] ("log_magnitude") -> embeddings f32[B, T, K, D] ("embeddings"):
+    the deep clustering embedding net (same args and config), used through attractors.
 
     Training: attractors = mean embeddings of the ideal-binary-mask bins, masks = softmax(V A^T),
     loss = zoo.losses.embedding_loss.deep_attractor_loss (magnitude reconstruction; no permutation
     since the attractors follow the oracle's source order). Test: attractors = k-means centres
-    (`separate`). Args as DeepClusteringEmbedder.
+    (`separate`).
     """
 
-    def __init__(self, n_fft=256, hop=64, embedding_dim=20, lstm_units=128, num_layers=2, dropout=0.0, **kwargs):
-        check_embedding_args("DeepAttractorNetwork", n_fft, hop, embedding_dim, lstm_units, num_layers, dropout)
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault("name", "deep_attractor_network")
-        features, embeddings = embedding_graph(n_fft, embedding_dim, lstm_units, num_layers, dropout)
-        super().__init__(inputs=features, outputs=embeddings, **kwargs)
-        self.n_fft = n_fft
-        self.hop = hop
-        self.embedding_dim = embedding_dim
-        self.lstm_units = lstm_units
-        self.num_layers = num_layers
-        self.dropout = float(dropout)
+        super().__init__(*args, **kwargs)
         self.attractor_masks = AttractorMasks(name="attractor_masks")
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "n_fft": self.n_fft, "hop": self.hop,
-                "embedding_dim": self.embedding_dim, "lstm_units": self.lstm_units,
-                "num_layers": self.num_layers, "dropout": self.dropout}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def oracle_masks(self, log_magnitude, assignments, weights, training=False):
         """(masks f32[B, T, K, S], attractors f32[B, S, D]) with attractors from the given assignments."""

@@ -64,7 +64,7 @@ class DeepClusteringEmbedder(keras.Model):
     """
 
     def __init__(self, n_fft=256, hop=64, embedding_dim=20, lstm_units=128, num_layers=2, dropout=0.0, **kwargs):
-        check_embedding_args("DeepClusteringEmbedder", n_fft, hop, embedding_dim, lstm_units, num_layers, dropout)
+        check_embedding_args(type(self).__name__, n_fft, hop, embedding_dim, lstm_units, num_layers, dropout)
         kwargs.setdefault("name", "deep_clustering_embedder")
         features, embeddings = embedding_graph(n_fft, embedding_dim, lstm_units, num_layers, dropout)
         super().__init__(inputs=features, outputs=embeddings, **kwargs)
