@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.corpora.corpus_args import check_args
+from training.corpora.corpus_args import check_args, is_cached, reset_corpus_dir
 from training.manifest import SPLITS, write_manifest
 from zoo.errors import DataError
 
@@ -206,16 +206,10 @@ def make_instrument_notes(root, *, seed: int = 0, scale: str = "full", progress:
     out_dir = Path(root) / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
     config = _config(seed, scale, soundfont)
-    if manifest.exists() and config_path.exists():
-        try:
-            if json.loads(config_path.read_text()) == config:
-                return manifest
-        except ValueError:
-            pass
+    if is_cached(out_dir, config):
+        return manifest
     start = time.monotonic()
-    manifest.unlink(missing_ok=True)  # first, so no stale manifest survives a failed run
-    shutil.rmtree(out_dir / "audio", ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reset_corpus_dir(out_dir)
     spec = SCALES[scale]
     notes = [(p, v) for p in spec.pitches for v in spec.velocities]
     bar = tqdm(total=len(spec.instruments) * len(notes), desc=NAME, unit="note", disable=not progress)

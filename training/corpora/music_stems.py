@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import shutil
 import struct
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.corpora.corpus_args import check_args
+from training.corpora.corpus_args import check_args, is_cached, reset_corpus_dir
 from training.corpora.instrument_notes import (GAIN, SOUNDFONT, TEMPO_US, TICKS_PER_QUARTER, _varlen, check_fluidsynth,
                                                render_midi)
 from training.manifest import SPLITS, write_manifest
@@ -305,16 +304,10 @@ def make_music_stems(root, *, seed: int = 0, scale: str = "full", progress: bool
     out_dir = Path(root) / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
     config = _config(seed, scale, soundfont)
-    if manifest.exists() and config_path.exists():
-        try:
-            if json.loads(config_path.read_text()) == config:
-                return manifest
-        except ValueError:
-            pass
+    if is_cached(out_dir, config):
+        return manifest
     start = time.monotonic()
-    manifest.unlink(missing_ok=True)  # first, so no stale manifest survives a failed run
-    shutil.rmtree(out_dir / "audio", ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reset_corpus_dir(out_dir)
     seeds = [song_seed(seed, i) for i in range(SCALES[scale])]
     songs = [compose(s) for s in seeds]
     chunks = [list(range(i, min(i + CHUNK_SONGS, len(songs)))) for i in range(0, len(songs), CHUNK_SONGS)]

@@ -21,7 +21,6 @@ import concurrent.futures as cf
 import dataclasses
 import json
 import multiprocessing
-import shutil
 import time
 import zlib
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 
 from training.corpora import speech_commands_synth as scs
 from training.manifest import SPLITS, write_manifest
-from training.corpora.corpus_args import check_args
+from training.corpora.corpus_args import check_args, is_cached, reset_corpus_dir
 from zoo.errors import ConfigError, DataError
 
 NAME = "speech-sentences-synth"
@@ -265,19 +264,13 @@ def make_speech_sentences_synth(root, *, seed: int = 0, scale: str = "full", eng
     engines = [e for e in ENGINES if e in engines]
     out_dir = Path(root) / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
-    if manifest.exists() and config_path.exists():
-        try:
-            if json.loads(config_path.read_text()) == _config(seed, scale, engines):
-                return manifest
-        except ValueError:
-            pass
+    if is_cached(out_dir, _config(seed, scale, engines)):
+        return manifest
     for engine in engines:
         check_engine(engine)
     spec = SCALES[scale]
     start = time.monotonic()
-    manifest.unlink(missing_ok=True)  # first, so no stale manifest survives a failed run
-    shutil.rmtree(out_dir / "audio", ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reset_corpus_dir(out_dir)
     variants = EspeakVoice.available_variants() if "espeak-ng" in engines else []
     splits = scs.voice_pool(seed, scs.SCALES[spec.voices], engines, variants)
     tasks = _tasks(seed, spec, splits)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import json
-import shutil
 import time
 import zlib
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from training.manifest import SPLITS, write_manifest
-from training.corpora.corpus_args import check_args
+from training.corpora.corpus_args import check_args, is_cached, reset_corpus_dir
 from zoo.errors import DataError
 
 NAME = "tts-slt-synth"
@@ -301,17 +300,11 @@ def make_tts_single_voice(root, *, seed: int = 0, scale: str = "full", progress:
     check_args(scale, seed, workers, SCALES)
     out_dir = Path(root) / NAME
     manifest, config_path = out_dir / "manifest.jsonl", out_dir / "config.json"
-    if manifest.exists() and config_path.exists():
-        try:
-            if json.loads(config_path.read_text()) == _config(seed, scale):
-                return manifest
-        except ValueError:
-            pass
+    if is_cached(out_dir, _config(seed, scale)):
+        return manifest
     check_engine("flite")
     start = time.monotonic()
-    manifest.unlink(missing_ok=True)  # first, so no stale manifest survives a failed run
-    shutil.rmtree(out_dir / "audio", ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    reset_corpus_dir(out_dir)
     items = sentences(seed, SCALES[scale])
     voice, tokenizer = FliteVoice("slt", sample_rate=SAMPLE_RATE), PhonemeTokenizer()
     bar = tqdm(total=len(items), desc=NAME, unit="sentence", disable=not progress)
