@@ -34,8 +34,9 @@ def systems(rows, root: Path, gan_path: Path):
 
     import zoo
     from zoo.audio import read_audio
-    from zoo.families.synthesis.griffin_lim.griffin_lim_vocoder import GriffinLimVocoder
-    from zoo.families.synthesis.synthesis_protocol import MEL_PAD, TTS_MEL, clip_mel
+    from training.vocoder_train import griffin_lim as make_griffin_lim
+    from training.vocoder_train import griffin_lim_waveform
+    from zoo.families.synthesis.synthesis_protocol import TTS_MEL, clip_mel
     from zoo.tasks.synthesis import TextToSpeech
 
     paths = {r["text"]: r["path"] for r in rows}
@@ -45,15 +46,15 @@ def systems(rows, root: Path, gan_path: Path):
         return clip_mel(wave[None].astype(np.float32)), wave.size
 
     mel_spec = [tf.TensorSpec([None, None, TTS_MEL["num_mel_bins"]], tf.float32)]  # traced once for any length
-    griffin_lim = tf.function(GriffinLimVocoder(**TTS_MEL, num_iterations=32), input_signature=mel_spec)
+    griffin_lim = tf.function(make_griffin_lim(32), input_signature=mel_spec)
     rate = TTS_MEL["sample_rate"]
 
     def reference(text):
         return read_audio(root / paths[text], sample_rate=rate, mono=True)[0], rate
 
     def gl_on_reference(text):
-        mel, n = reference_mel(text)
-        return griffin_lim(mel).numpy()[0, MEL_PAD:MEL_PAD + n], rate
+        mel, _ = reference_mel(text)
+        return griffin_lim_waveform(griffin_lim, mel.numpy()[0]), rate
 
     tts = zoo.load(TTS_PRESET)
     out = {"reference voice (flite slt)": reference, "Griffin-Lim 32 it. on the reference mel": gl_on_reference,

@@ -67,20 +67,20 @@ def lexicon_durations(lexicon, row: dict) -> tuple[list[int], list[int]]:
 
 
 def load_examples(root: Path, rows: list, lexicon, desc: str = "features") -> list[dict]:
-    """[{token_ids, durations, mel, waveform, text}] with mels from synthesis_protocol.clip_mel."""
+    """[{token_ids, durations, mel, waveform, text}], mels by synthesis_protocol.clip_mels (batched)."""
     from tqdm.auto import tqdm
 
     from zoo.audio import read_audio
-    from zoo.families.synthesis.synthesis_protocol import clip_mel, tts_mel_frontend
+    from zoo.families.synthesis.synthesis_protocol import clip_mels
 
-    frontend = tts_mel_frontend()
     out = []
     for row in tqdm(rows, desc=desc, unit="clip", mininterval=2.0):
         ids, durations = lexicon_durations(lexicon, row)
         wave, _ = read_audio(root / row["path"], sample_rate=row["sample_rate"], mono=True)
-        mel = clip_mel(wave[None].astype(np.float32), frontend).numpy()[0]
         out.append({"token_ids": np.asarray(ids, np.int32), "durations": np.asarray(durations, np.int32),
-                    "mel": mel.astype(np.float32), "waveform": wave.astype(np.float32), "text": row["text"]})
+                    "waveform": wave.astype(np.float32), "text": row["text"]})
+    for example, mel in zip(out, clip_mels([e["waveform"] for e in out])):
+        example["mel"] = mel.astype(np.float32)
     return out
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import DataError
-from zoo.families.synthesis.synthesis_protocol import HOP, MEL_PAD, TTS_CORPUS, TTS_MEL
+from zoo.families.synthesis.synthesis_protocol import HOP, MEL_PAD, TTS_CORPUS, TTS_MEL, clip_mels
 
 
 
@@ -70,22 +70,6 @@ def load_split(data_root, split: str, limit: int = 0) -> list[np.ndarray]:
     if not waves:
         raise DataError(f"no {split} clips in the manifest", received=str(manifest), expected="train/validation/test")
     return waves
-
-
-def clip_mels(waves, batch: int = 32) -> list[np.ndarray]:
-    """clip_mel of each waveform ([N, 80] for N * HOP samples), computed in zero-padded batches:
-    the extra zeros sit where clip_mel's own MEL_PAD zeros are, so frames 0..N-1 are unchanged."""
-    from zoo.families.synthesis.synthesis_protocol import clip_mel, tts_mel_frontend
-
-    frontend = tts_mel_frontend()
-    out = []
-    for i in range(0, len(waves), batch):
-        part = waves[i:i + batch]
-        longest = max(len(w) for w in part)
-        padded = np.stack([np.pad(w, (0, longest - len(w))) for w in part])
-        mel = clip_mel(padded, frontend).numpy()
-        out.extend(m[:len(w) // HOP] for m, w in zip(mel, part))
-    return out
 
 
 def crop_dataset(waves, mels, crop_frames: int, batch_size: int, seed: int):

@@ -123,7 +123,8 @@ def test_warmup_steps_reduce_mr_stft_and_gan_step_updates_both_networks():
 
 
 def test_training_crops_are_aligned_with_clip_mel():
-    from training.vocoder_train import clip_mels, crop_dataset, griffin_lim, griffin_lim_waveform
+    from training.vocoder_train import crop_dataset, griffin_lim, griffin_lim_waveform
+    from zoo.families.synthesis.synthesis_protocol import clip_mels
 
     waves = [harmonic(30, 150.0, 1), harmonic(45, 230.0, 2)]
     mels = clip_mels(waves)

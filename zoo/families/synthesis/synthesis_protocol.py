@@ -32,3 +32,17 @@ def clip_mel(waveforms, frontend=None):
     frontend = frontend or tts_mel_frontend()
     x = tf.convert_to_tensor(np.asarray(waveforms, np.float32) if not tf.is_tensor(waveforms) else waveforms)
     return frontend(tf.pad(x, [[0, 0], [MEL_PAD, MEL_PAD]]))
+
+
+def clip_mels(waves, batch: int = 32) -> list[np.ndarray]:
+    """clip_mel of each waveform ([N, 80] for N * HOP samples), computed in zero-padded batches:
+    the extra zeros sit where clip_mel's own MEL_PAD zeros are, so frames 0..N-1 are unchanged."""
+    frontend = tts_mel_frontend()
+    out = []
+    for i in range(0, len(waves), batch):
+        part = waves[i:i + batch]
+        longest = max(len(w) for w in part)
+        padded = np.stack([np.pad(w, (0, longest - len(w))) for w in part])
+        mel = clip_mel(padded, frontend).numpy()
+        out.extend(m[:len(w) // HOP] for m, w in zip(mel, part))
+    return out
