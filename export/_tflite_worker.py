@@ -32,6 +32,32 @@ def frontend_nodes(calibrated: bytes, scope: str) -> list[str]:
     return sorted(nodes)
 
 
+def without_frontend_statistics(calibrated: bytes, frontend: set[str]) -> bytes:
+    """The calibrated model with the min/max statistics of the frontend's internal tensors removed
+    (tensors whose every consumer is a frontend op; the frontend's output keeps them, the body's
+    input quantization needs them). The denylist alone did not keep a waveform that feeds several
+    slices (a frontend traced piece by piece) in float: the quantizer still gave it an int8 copy."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(calibrated), 0))
+    sg = model.subgraphs[0]
+    name = {i: (t.name.decode() if isinstance(t.name, bytes) else str(t.name)) for i, t in enumerate(sg.tensors)}
+    consumers = {}
+    for op in sg.operators or []:
+        outside = not any(name[o] in frontend for o in op.outputs)
+        for i in op.inputs:
+            if i >= 0:
+                consumers.setdefault(i, []).append(outside)
+    for i, tensor in enumerate(sg.tensors):
+        q = tensor.quantization
+        if consumers.get(i) and not any(consumers[i]) and i not in set(sg.outputs) and q is not None:
+            q.min, q.max = None, None
+    builder = flatbuffers.Builder(len(calibrated))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def convert(job_dir: str) -> bytes:
     import numpy as np
     import tensorflow as tf
@@ -68,6 +94,8 @@ def convert(job_dir: str) -> bytes:
         deny = frontend_nodes(model, job["frontend_scope"]) if job["frontend_scope"] else []
         with open(os.path.join(job_dir, "denylist.json"), "w") as f:
             json.dump(deny, f)
+        if deny:
+            model = without_frontend_statistics(model, set(deny))
         model = lite_convert.mlir_quantize(model, fully_quantize=False, denylisted_nodes=deny or None,
                                            disable_per_channel=not job.get("per_channel", True))
     return model

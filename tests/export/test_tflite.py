@@ -30,7 +30,9 @@ def test_int8_quantizes_body_and_keeps_frontend_float(dscnn_task, dscnn_int8):
     frontend = [d for d in ops if any(f"/{dscnn_task.frontend.name}" in n for n in d["names"])]
     assert {d["op"] for d in frontend} >= {"RFFT2D", "FULLY_CONNECTED", "LOG"}
     assert not {dt for d in frontend for dt in d["inputs"] + d["outputs"]} & {"int8", "uint8", "int16"}
-    assert [d["outputs"] for d in frontend if d["op"] in ("RFFT2D", "LOG")] == [["complex64"], ["float32"]]
+    # 49 frames of a 1 s clip, traced 4 pieces of at most 16 frames (export.tflite.frame_chunking)
+    assert [d["outputs"] for d in frontend if d["op"] == "RFFT2D"] == [["complex64"]] * 4
+    assert [d["outputs"] for d in frontend if d["op"] == "LOG"] == [["float32"]] * 4
     convs = [d for d in ops if d["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
     assert len(convs) == 9 and all(d["outputs"] == ["int8"] for d in convs)
     x = parity.probe_waveforms(dscnn_task)
@@ -38,6 +40,24 @@ def test_int8_quantizes_body_and_keeps_frontend_float(dscnn_task, dscnn_int8):
     assert agree >= 0.75
     mem = tflite.memory_report(dscnn_int8)
     assert mem["file_bytes"] == len(dscnn_int8) and 0 < mem["activation_peak"] <= mem["activation_sum"]
+
+
+def test_int8_dscnn_fits_a_256_kb_microcontroller_budget(dscnn_int8):
+    """The preset's architecture (DESIGN.md / export issue): int8 file plus peak activations
+    <= 256 KB. Without frame chunking the float frontend's whole-clip frames alone peak at 245 KB."""
+    mem = tflite.memory_report(tflite.strip_debug_names(dscnn_int8))
+    assert mem["file_bytes"] + mem["activation_peak"] <= 256 * 1024, mem
+
+
+def test_frame_chunking_lowers_peak_memory_not_the_numbers(dscnn_task, monkeypatch):
+    x = parity.probe_waveforms(dscnn_task, n=4, seed=1)
+    chunked = tflite.convert(dscnn_task, "float32")
+    monkeypatch.setattr(tflite, "FRONTEND_FRAMES_PER_CHUNK", 0)
+    whole = tflite.convert(dscnn_task, "float32")
+    assert tflite.model_ops(whole).count("RFFT2D") == 1 and tflite.model_ops(chunked).count("RFFT2D") == 4
+    assert tflite.memory_report(chunked)["activation_peak"] < 0.6 * tflite.memory_report(whole)["activation_peak"]
+    np.testing.assert_allclose(tflite.Runner(chunked).scores(x), tflite.Runner(whole).scores(x), atol=1e-5)
+    assert all(layer.frames_per_chunk is None for layer in [dscnn_task.frontend.stft])  # restored after tracing
 
 
 def test_int8_needs_representative_data(dscnn_task):

@@ -111,3 +111,35 @@ def test_inverse_stft_matches_librosa_istft(signal):
 def test_inverse_stft_rejects_wrong_bins():
     with pytest.raises(AudioError, match="wrong size"):
         InverseSTFT(400, 160, 512).compute_output_shape((1, 10, 201, 2))
+
+
+@pytest.mark.parametrize("frames_per_chunk", [1, 7, 16, 1000])
+@pytest.mark.parametrize("output", ["power", "complex"])
+def test_piecewise_stft_equals_whole(signal, frames_per_chunk, output):
+    """frames_per_chunk (set by export.tflite.frame_chunking) changes the graph, not the frames."""
+    layer = STFT(480, 320, 512, output=output, dft_method="matmul")
+    whole = layer(signal[None]).numpy()
+    layer.frames_per_chunk = frames_per_chunk
+    pieces = layer(signal[None]).numpy()
+    assert pieces.shape == whole.shape
+    np.testing.assert_allclose(pieces, whole, atol=1e-5, rtol=1e-5)
+
+
+def test_piecewise_log_mel_shares_its_constants():
+    """Each piece reuses the graph's one window / mel-block constant (no copy per piece)."""
+    from zoo.frontends import LogMelSpectrogram
+
+    layer = LogMelSpectrogram(16000, 480, 320, 512, 40, 20.0, 7600.0)
+    x = np.random.default_rng(0).standard_normal((2, 16000)).astype(np.float32)
+    whole = layer(x).numpy()
+
+    def consts(frames_per_chunk):
+        layer.stft.frames_per_chunk = frames_per_chunk
+        graph = tf.function(layer).get_concrete_function(tf.TensorSpec([2, 16000], tf.float32)).graph
+        sizes = [int(np.prod([d.size for d in op.get_attr("value").tensor_shape.dim]))
+                 for op in graph.get_operations() if op.type == "Const"]
+        return sorted(n for n in sizes if n >= 100)  # the window and mel blocks, not slice indices
+
+    assert consts(None) == consts(16)
+    layer.stft.frames_per_chunk = 16
+    np.testing.assert_allclose(layer(x).numpy(), whole, atol=1e-4)

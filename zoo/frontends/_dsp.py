@@ -6,6 +6,8 @@ FULLY_CONNECTED): no tf.signal.frame gather tables, no complex tensors.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 
@@ -135,6 +137,24 @@ def frame(x, frame_length: int, frame_step: int):
     return views[:, :, :frame_length]
 
 
+def over_frame_chunks(x, frame_length: int, frame_step: int, frames_per_chunk, fn):
+    """fn(waveform piece) -> [B, F_piece, ...], applied to consecutive pieces of at most
+    `frames_per_chunk` frames (equal sizes, as few as allowed) and concatenated on the frame axis:
+    the frames of fn(x), but a converted graph keeps one piece's framing and DFT tensors alive at a
+    time (peak activation memory of a microcontroller arena). fn(x) when chunking is off, the length
+    is not static, or the signal is at most one piece long."""
+    n_frames = num_frames(x.shape[1], frame_length, frame_step)
+    if not frames_per_chunk or n_frames is None or n_frames <= frames_per_chunk:
+        return fn(x)
+    size = -(-n_frames // -(-n_frames // frames_per_chunk))
+    pieces = []
+    for first in range(0, n_frames, size):
+        count = min(size, n_frames - first)
+        start = first * frame_step
+        pieces.append(fn(x[:, start:start + (count - 1) * frame_step + frame_length]))
+    return tf.concat(pieces, axis=1)
+
+
 def overlap_add(frames, frame_step: int):
     """[B, F, L] -> [B, (F - 1) * step + L]: sum of frames placed every `frame_step` samples."""
     frame_length = frames.shape[-1]
@@ -156,10 +176,25 @@ def overlap_add(frames, frame_step: int):
     return flat[:, :tf.maximum(length, 0)]
 
 
+_GRAPH_CONSTANTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def constant(values: np.ndarray):
+    """tf.constant(values, float32), created once per traced graph for the same numpy array: a
+    frontend applied piece by piece (over_frame_chunks) then stores one window, DFT basis or mel
+    block in the converted model instead of one copy per piece."""
+    if tf.executing_eagerly():
+        return tf.constant(values, dtype=tf.float32)
+    cache = _GRAPH_CONSTANTS.setdefault(tf.compat.v1.get_default_graph(), {})
+    if id(values) not in cache:  # the entry keeps `values` alive, so its id cannot be reused
+        cache[id(values)] = (values, tf.constant(values, dtype=tf.float32))
+    return cache[id(values)][1]
+
+
 def matmul_last(x, matrix):
     """x[..., K] @ matrix[K, M] as one FULLY_CONNECTED/BATCH_MATMUL with a float32 constant (a numpy
-    matrix becomes a new graph constant; pass a tensor to reuse one across calls)."""
-    matrix = matrix if tf.is_tensor(matrix) else tf.constant(matrix, dtype=tf.float32)
+    matrix becomes one constant per traced graph, see constant())."""
+    matrix = matrix if tf.is_tensor(matrix) else constant(matrix)
     return tf.tensordot(x, matrix, axes=[[x.shape.rank - 1], [0]])
 
 

@@ -94,7 +94,10 @@ class LogMelSpectrogram(keras.layers.Layer):
         return _dsp.banded_matmul_last(spec, self._mel_blocks)
 
     def call(self, inputs):
-        return tf.math.log(self.mel_energies(inputs) + self.log_offset)
+        # Piece by piece when the STFT's frames_per_chunk is set (export.tflite.frame_chunking), down
+        # to the log-mel rows: only [F_i, num_mel_bins] pieces wait for the concatenation.
+        return _dsp.over_frame_chunks(inputs, self.frame_length, self.frame_step, self.stft.frames_per_chunk,
+                                      lambda piece: tf.math.log(self.mel_energies(piece) + self.log_offset))
 
     def compute_output_shape(self, input_shape):
         shape = self.stft.compute_output_shape(input_shape)

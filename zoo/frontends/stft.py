@@ -67,6 +67,9 @@ class STFT(keras.layers.Layer):
         self._use_rfft = self.dft_method == "rfft" or (
             self.dft_method == "auto" and _is_power_of_two(self.fft_length))
         self._basis = None if self._use_rfft else self._dft_basis()
+        # Export-time schedule, not config: at most this many frames per piece when a static-length
+        # input is transformed piece by piece (export.tflite.frame_chunking); None = all at once.
+        self.frames_per_chunk = None
 
     def _dft_basis(self) -> np.ndarray:
         """[frame_length, 2 * bins]: windowed cos | -sin; zero-padding rows beyond frame_length vanish."""
@@ -81,7 +84,7 @@ class STFT(keras.layers.Layer):
         x = tf.cast(waveform, tf.float32)
         frames = _dsp.frame(x, self.frame_length, self.frame_step)
         if self._use_rfft:
-            win = tf.constant(self._window, dtype=tf.float32)
+            win = _dsp.constant(self._window)
             spec = tf.signal.rfft(frames * win, fft_length=[self.fft_length])
             return tf.math.real(spec), tf.math.imag(spec)
         both = _dsp.matmul_last(frames, self._basis)
@@ -89,6 +92,10 @@ class STFT(keras.layers.Layer):
 
     def call(self, inputs):
         _dsp.check_rank(type(self).__name__, inputs.shape, 2, "[batch, time] waveform")
+        return _dsp.over_frame_chunks(inputs, self.frame_length, self.frame_step, self.frames_per_chunk,
+                                      self._spectrum)
+
+    def _spectrum(self, inputs):
         real, imag = self.real_imag(inputs)
         if self.output_type == "complex":
             return tf.stack([real, imag], axis=-1)
