@@ -162,7 +162,7 @@ def _convert_job(job: dict) -> None:
     names = ["audio", *streamer.state_spec()]
     sizes = {"audio": streamer.hop_samples, **streamer.state_spec()}
     archive = keras.export.ExportArchive()  # Keras 3 models convert through a SavedModel endpoint
-    archive.track(model)
+    # not archive.track(): endpoints save the variables they read, once (export/saved_model.py)
 
     def serve(*args):
         return model(dict(zip(names, args)), training=False)

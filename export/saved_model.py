@@ -268,8 +268,10 @@ def build_archive(task, *, streamer=None, max_samples=None):
     import keras
 
     max_samples = int(max_samples or MAX_SECONDS * task.sample_rate)
+    # No archive.track(task): add_endpoint already saves every variable the endpoints read, and
+    # tracking the model as well stored each weight a second time (Keras 3.x: the Keras variables
+    # and the tf.Variables the functions capture are separate checkpoint objects).
     archive = keras.export.ExportArchive()
-    archive.track(task)
     if task.kind == "synthesis":
         from zoo.tasks.synthesis import MAX_TEXT_CHARS
 

@@ -28,7 +28,7 @@ def convert_vocoder(generator, num_frames: int = TFLITE_FRAMES, timeout_s: float
     with tempfile.TemporaryDirectory(prefix="zoo-vocoder-tflite-") as tmp:
         job = Path(tmp)
         archive = keras.export.ExportArchive()
-        archive.track(generator)
+        # not archive.track(): endpoints save the variables they read, once (export/saved_model.py)
         archive.add_endpoint(SIGNATURE, lambda mel: {"waveform": generator(mel, training=False)},
                              input_signature=[tf.TensorSpec([1, num_frames, generator.num_mel_bins], tf.float32,
                                                             name="mel")])

@@ -27,6 +27,15 @@ def test_layout_and_signatures(crnn_saved_model, crnn_task):
     assert set(stream_in) - {"audio"} <= set(sigs["stream"].structured_outputs)
 
 
+def test_every_weight_is_stored_once(crnn_saved_model, crnn_task):
+    """Keras 3's ExportArchive.track(model) saved each weight twice (as the Keras variable and as the
+    tf.Variable the endpoints capture); the exporter relies on the endpoints alone."""
+    reader = tf.train.load_checkpoint(str(crnn_saved_model / "variables" / "variables"))
+    shapes = {k: v for k, v in reader.get_variable_to_shape_map().items() if k != "_CHECKPOINTABLE_OBJECT_GRAPH"}
+    stored = sum(int(np.prod(shape)) for shape in shapes.values())
+    assert stored == sum(int(np.prod(w.shape)) for w in crnn_task.weights), sorted(shapes)[:5]
+
+
 def test_metadata_and_warmup(crnn_saved_model, crnn_task):
     meta = json.loads((crnn_saved_model / "metadata.json").read_text())
     assert meta["sample_rate"] == 16000 and meta["labels"] == crnn_task.labels
