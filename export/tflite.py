@@ -8,7 +8,11 @@ ExportError, not a dead process). Measured on TF 2.21 (DESIGN.md 5):
 - int8 keeps the spectral frontend in float: the model is calibrated, then quantized with every op
   in the frontend's name scope denylisted (mlir_quantize denylisted_nodes), so STFT/RFFT2D, the mel
   matmul and the log stay float32 and the body (convs, RNN, dense) runs int8. Quantizing the
-  frontend as well (the converter's default) feeds int8 waveforms into the FFT.
+  frontend as well (the converter's default) feeds int8 waveforms into the FFT. The frontend's
+  internal tensors also lose their calibration statistics before quantizing: the denylist alone let
+  the quantizer give a waveform read by several slices (the pieces below) an int8 copy.
+- A fixed-length frontend is traced in pieces of at most FRONTEND_FRAMES_PER_CHUNK frames
+  (frame_chunking), which bounds the arena's peak activations (docs/deployment.md).
 - dynamic-range quantization stores weights >= 1024 elements as int8 and quantizes activations on
   the fly; the converter offers no denylist for it, so it also touches the mel matmul: the parity
   gate (task accuracy) judges whether that is acceptable for a given model.
