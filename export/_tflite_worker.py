@@ -17,8 +17,10 @@ import traceback
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def frontend_nodes(calibrated: bytes, scope: str) -> list[str]:
-    """Names of the op outputs inside the frontend layer's name scope (kept float under int8)."""
+def frontend_nodes(calibrated: bytes, scope: str, float_outputs=()) -> list[str]:
+    """Names of the op outputs inside the frontend layer's name scope, plus the tensors behind the
+    signature outputs named in `float_outputs` (a streaming model's frontend states, whose tensors
+    carry the output's name instead of their scope): all kept float under int8."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     interp = Interpreter(model_content=calibrated,
@@ -29,6 +31,10 @@ def frontend_nodes(calibrated: bytes, scope: str) -> list[str]:
         for i in op["outputs"]:
             if f"/{scope}" in names.get(i, "") or names.get(i, "").startswith(f"{scope}"):
                 nodes.add(names[i])
+    for signature in interp._get_full_signature_list().values():
+        for output, index in signature["outputs"].items():
+            if output in float_outputs:
+                nodes.add(names[index])
     return sorted(nodes)
 
 
@@ -91,7 +97,7 @@ def convert(job_dir: str) -> bytes:
     if precision == "int8":
         from tensorflow.lite.python import convert as lite_convert
 
-        deny = frontend_nodes(model, job["frontend_scope"]) if job["frontend_scope"] else []
+        deny = frontend_nodes(model, job["frontend_scope"], job.get("float_outputs", ())) if job["frontend_scope"] else []
         with open(os.path.join(job_dir, "denylist.json"), "w") as f:
             json.dump(deny, f)
         if deny:

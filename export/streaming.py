@@ -48,6 +48,11 @@ class _Streamer:
     """Shared plumbing: hop size, sample buffer, one frontend frame per hop."""
 
     kind = ""
+    # States that belong to the float frontend (audio samples, feature frames): their ops run in the
+    # frontend's name scope and int8 conversion keeps them float (export/_tflite_worker.py). An int8
+    # ring was requantized every hop with differing input and output scales, and a quantized
+    # sample buffer fed int8 audio to the FFT: -4 points for the DNN spotter.
+    float_states: tuple[str, ...] = ("state_samples",)
 
     def __init__(self, task):
         self.task = task
@@ -88,9 +93,10 @@ class _Streamer:
 
     def _new_frame(self, samples, audio):
         """(next sample buffer, newest frame features [B, 1, F])."""
-        buf = tf.concat([samples, audio], axis=1)
-        frame = self.task.frontend(buf[:, :self.frame_length])
-        return buf[:, self.hop_samples:], frame
+        with tf.name_scope(self.task.frontend.name):  # float under int8, see float_states
+            buf = tf.concat([samples, audio], axis=1)
+            frame = self.task.frontend(buf[:, :self.frame_length])
+            return buf[:, self.hop_samples:], frame
 
     def _head(self, embedding):
         t = self.task
@@ -121,6 +127,7 @@ class SlidingWindowStreamer(_Streamer):
     """Ring buffer of the clip's feature frames; the body re-runs each hop (exact at every hop)."""
 
     kind = "sliding_window"
+    float_states = ("state_samples", "state_features")
 
     def __init__(self, task):
         super().__init__(task)
@@ -148,7 +155,8 @@ class SlidingWindowStreamer(_Streamer):
 
     def step(self, audio, state_samples, state_features):
         samples, frame = self._new_frame(state_samples, audio)
-        features = tf.concat([state_features[:, 1:], frame], axis=1)
+        with tf.name_scope(self.task.frontend.name):  # float under int8, see float_states
+            features = tf.concat([state_features[:, 1:], frame], axis=1)
         scores = self._head(self.task.backbone(features, training=False))
         return {"scores": scores, "state_samples": samples, "state_features": features}
 
@@ -157,6 +165,7 @@ class CRNNStreamer(_Streamer):
     """Incremental CRNN: conv context buffer + one recurrent state per layer (see module docstring)."""
 
     kind = "incremental"
+    float_states = ("state_samples", "state_context")
 
     def __init__(self, task):
         super().__init__(task)
@@ -214,8 +223,9 @@ class CRNNStreamer(_Streamer):
         samples, frame = self._new_frame(state_samples, audio)
         has_frame = state_position >= self.warmup_hops
         frames = state_position - self.warmup_hops + 1  # L: frames received so far (after this hop)
-        context = tf.where(has_frame[:, None, None], tf.concat([state_context[:, 1:], frame], axis=1),
-                           state_context)
+        with tf.name_scope(self.task.frontend.name):  # float under int8, see float_states
+            context = tf.where(has_frame[:, None, None], tf.concat([state_context[:, 1:], frame], axis=1),
+                               state_context)
         # Offset 0 is the window ending at the newest frame; offsets > 0 look into zero right padding.
         ext = tf.concat([context, tf.zeros_like(context[:, :self.lookahead])], axis=1)
         conv = self._conv_frames(ext)

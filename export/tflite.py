@@ -146,6 +146,7 @@ def _write_job_traced(task, job, precision, representative, streaming, allow_sel
     with open(job / "job.json", "w") as f:
         json.dump({"precision": precision, "allow_select_tf_ops": bool(allow_select_tf_ops),
                    "frontend_scope": task.frontend.name, "input_names": names,
+                   "float_outputs": list(streamer.float_states) if streaming else [],
                    "per_channel": bool(per_channel)}, f)
 
 

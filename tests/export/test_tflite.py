@@ -103,6 +103,23 @@ def test_sliding_window_calibration_skips_the_silent_start(dscnn_task):
     assert not silent.any()
 
 
+def test_streaming_int8_keeps_the_sample_buffer_and_feature_ring_float(dscnn_task):
+    """The audio buffer feeds the FFT and the ring is fed back every hop: both stay float32 (an int8
+    buffer and a requantized ring cost the trained DNN spotter 4 points); the body runs int8."""
+    streamer = make_streamer(dscnn_task)
+    waves = parity.probe_waveforms(dscnn_task, n=8, seed=3)
+    content = tflite.convert(dscnn_task, "int8", representative=waves, streaming=True)
+    ops = tflite.op_details(content)
+    assert [d["outputs"] for d in ops if d["op"] == "CONCATENATION"] and \
+        all(d["outputs"] == ["float32"] for d in ops if d["op"] == "CONCATENATION")
+    assert all(d["inputs"][0] == "float32" for d in ops if d["op"] in ("RFFT2D", "PAD"))
+    assert [d for d in ops if d["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D")] and \
+        all(d["outputs"] == ["int8"] for d in ops if d["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D"))
+    runner = tflite.Runner(content)
+    out = runner(audio=waves[:1, :streamer.hop_samples], **streamer.initial_state(1))
+    assert out["state_samples"].dtype == np.float32 and out["state_features"].dtype == np.float32
+
+
 def test_stripping_debug_names_keeps_signature_and_numbers(dscnn_task, dscnn_int8):
     stripped = tflite.strip_debug_names(dscnn_int8)
     assert len(stripped) < len(dscnn_int8) - 5000  # the names of ~70 tensors
