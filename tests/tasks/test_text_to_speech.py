@@ -100,6 +100,16 @@ def test_backbone_teacher_forced_lengths_and_batch_independence(task):
     np.testing.assert_allclose(alone["mel"][0].numpy(), out["mel"][1, :11].numpy(), atol=1e-5)
 
 
+def test_predicted_lengths_do_not_depend_on_the_batch():
+    """Padding must not reach the last tokens' predicted durations (served batches mix lengths)."""
+    task = small_task(seed=3)
+    texts = ["yes", "turn on the kitchen light", "no"]
+    ids, _ = task.lexicon(tf.constant(texts))
+    batch = task.backbone({"token_ids": ids})["mel_length"].numpy()
+    alone = [int(task.backbone({"token_ids": task.lexicon(tf.constant([t]))[0]})["mel_length"][0]) for t in texts]
+    assert batch.tolist() == alone
+
+
 def test_synthesize_lengths_batch_and_silence(task):
     out = task.synthesize(tf.constant(TEXTS[:2]))
     wave, length = out["waveform"].numpy(), out["waveform_length"].numpy()

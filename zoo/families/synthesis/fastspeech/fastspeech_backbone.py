@@ -115,7 +115,9 @@ class FastSpeechBackbone(keras.layers.Layer):
         x = self.encoder_norm(x) * mask
         h = x
         for conv, norm in zip(self.duration_convs, self.duration_norms):
-            h = self.duration_drop(norm(tf.nn.relu(conv(h))), training=training)
+            # masked: padding's nonzero activations reached the last tokens' durations through the
+            # next conv, so a row's length changed with the longest row of its batch
+            h = self.duration_drop(norm(tf.nn.relu(conv(h))), training=training) * mask
         log_durations = self.duration_out(h)[:, :, 0] * token_mask
         durations = inputs.get("durations")
         if durations is None:
