@@ -1,5 +1,6 @@
-"""Serving fixtures: one small random-weight KWS preset exported once per session, plus minimal
-separation and synthesis SavedModels (stand-ins until those families land), served on loopback."""
+"""Serving fixtures: one random-weight Task per endpoint kind (the KWS DS-CNN preset, the Conv-TasNet
+separation preset, a small FastSpeech + Griffin-Lim TextToSpeech), each exported once per session
+with export_saved_model and served on loopback."""
 
 import json
 import socket
@@ -7,7 +8,6 @@ import socket
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 KWS = "kws_dscnn_small_synth"
 
@@ -33,78 +33,29 @@ def export_kws(task, base, version):
     return export_saved_model(task, base, model_name="kws", version=version)
 
 
-class MinimalSeparator(keras.Model):
-    """mixture [B, T] -> sources [B, 2, T]: one Conv1D with 2 filters (a stand-in separation Task)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.conv = keras.layers.Conv1D(2, 9, padding="same")
-
-    def call(self, mixture):
-        return tf.transpose(self.conv(mixture[..., None]), [0, 2, 1])
+SEPARATOR = "sep_convtasnet_small_2spk"
 
 
-class MinimalSynthesizer(keras.Model):
-    """text [B] -> waveform [B, 160 * chars]: each character's code point through a Dense(160) + tanh."""
+def make_separator(seed=1):
+    from zoo.presets import build_task, get_preset
 
-    hop = 160
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = keras.layers.Dense(self.hop, activation="tanh")
-
-    def call(self, codes):  # codes: float32 [B, L]
-        frames = self.dense(codes[..., None])
-        return tf.reshape(frames, [tf.shape(codes)[0], -1])
+    keras.utils.set_random_seed(seed)
+    return build_task(get_preset(SEPARATOR))
 
 
-def synth_codes(text):
-    ragged = tf.strings.unicode_decode(text, "UTF-8")
-    return tf.cast(ragged.to_tensor(), tf.float32) / 128.0, tf.cast(ragged.row_lengths(), tf.int32)
+def make_synthesizer(seed=3):
+    """A small random-weight FastSpeech (3 frames per phoneme) with 2 Griffin-Lim iterations."""
+    from zoo.families.synthesis.fastspeech.fastspeech_backbone import FastSpeechBackbone
+    from zoo.families.synthesis.synthesis_protocol import TTS_MEL
+    from zoo.tasks.synthesis import TextToSpeech
 
-
-def _write_meta(path, kind, signature, sample_rate):
-    meta = {"format": "saved_model", "task_kind": kind, "sample_rate": sample_rate,
-            "signatures": {signature.endpoint: signature.to_json(),
-                           "serving_default": dict(signature.to_json(), endpoint="serving_default")}}
-    (path / "metadata.json").write_text(json.dumps(meta))
-
-
-def export_separator(model, base, version=1):
-    from zoo.signatures import separation_signature
-
-    def separate(mixture, mixture_length):
-        mask = tf.range(tf.shape(mixture)[1])[None, :] < mixture_length[:, None]
-        sources = model(tf.where(mask, mixture, 0.0))
-        return {"sources": tf.where(mask[:, None, :], sources, 0.0)}
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    sig = [tf.TensorSpec([None, None], tf.float32, name="mixture"), tf.TensorSpec([None], tf.int32, name="mixture_length")]
-    archive.add_endpoint("separate", separate, input_signature=sig)
-    archive.add_endpoint("serving_default", separate, input_signature=sig)
-    path = base / "sep" / str(version)
-    archive.write_out(str(path), verbose=False)
-    _write_meta(path, "separation", separation_signature(2), 8000)
-    return path
-
-
-def export_synthesizer(model, base, version=1):
-    from zoo.signatures import synthesis_signature
-
-    def synthesize(text):
-        codes, n = synth_codes(text)
-        return {"waveform": model(codes), "waveform_length": n * model.hop}
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    sig = [tf.TensorSpec([None], tf.string, name="text")]
-    archive.add_endpoint("synthesize", synthesize, input_signature=sig)
-    archive.add_endpoint("serving_default", synthesize, input_signature=sig)
-    path = base / "tts" / str(version)
-    archive.write_out(str(path), verbose=False)
-    _write_meta(path, "synthesis", synthesis_signature(), 16000)
-    return path
+    keras.utils.set_random_seed(seed)
+    backbone = FastSpeechBackbone(66, channels=32, encoder_dilations=[1], decoder_dilations=[1, 2],
+                                  duration_channels=16, mel_mean=-7.9)
+    task = TextToSpeech(backbone, 16000, vocoder={"class_name": "GriffinLimVocoder",
+                                                  "config": {**TTS_MEL, "num_iterations": 2}}, name="tts_real")
+    task.backbone.duration_out.bias.assign([np.log1p(3.0)])
+    return task
 
 
 @pytest.fixture(scope="session")
@@ -114,26 +65,22 @@ def kws_task():
 
 @pytest.fixture(scope="session")
 def separator():
-    keras.utils.set_random_seed(1)
-    model = MinimalSeparator()
-    model(np.zeros((1, 100), np.float32))
-    return model
+    return make_separator()
 
 
 @pytest.fixture(scope="session")
 def synthesizer():
-    keras.utils.set_random_seed(2)
-    model = MinimalSynthesizer()
-    model(np.zeros((1, 3), np.float32))
-    return model
+    return make_synthesizer()
 
 
 @pytest.fixture(scope="session")
 def model_root(tmp_path_factory, kws_task, separator, synthesizer):
+    from export.saved_model import export_saved_model
+
     base = tmp_path_factory.mktemp("models")
     export_kws(kws_task, base, 1)
-    export_separator(separator, base)
-    export_synthesizer(synthesizer, base)
+    export_saved_model(separator, base, model_name="sep")
+    export_saved_model(synthesizer, base, model_name="tts")
     return base
 
 

@@ -6,8 +6,8 @@ import base64
 import grpc
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from conftest import synth_codes
 from export.saved_model import wav_bytes
 from serving.errors import ServingError
 
@@ -66,14 +66,17 @@ def test_client_resamples_or_refuses(client, kws_task):
 
 def test_separate_grpc_and_rest_match_keras(client, rest, separator):
     x = _audio(4000, 5)
-    ref = separator(x[None]).numpy()[0]
+    ref = separator.separate(x[None], np.array([4000], np.int32)).numpy()[0]
     sources = client.separate("sep", x, sample_rate=8000)[0]
     assert sources.shape == (2, 4000)
     np.testing.assert_allclose(sources, ref, atol=1e-5)
-    # Ragged batch: the short row is zero beyond its length and equals Keras on the unpadded row.
+    # Ragged batch: equal to the in-process call on the same padded batch, zero beyond each length.
     short = _audio(1500, 6)
     both = client.separate("sep", [x, short])
-    np.testing.assert_allclose(both[1], separator(np.pad(short, (0, 2500))[None]).numpy()[0, :, :1500], atol=1e-5)
+    local = separator.separate(np.stack([x, np.pad(short, (0, 2500))]), np.array([4000, 1500], np.int32)).numpy()
+    np.testing.assert_allclose(both[0], local[0], atol=1e-5)
+    np.testing.assert_allclose(both[1], local[1, :, :1500], atol=1e-5)
+    assert not np.any(local[1, :, 1500:])
     status, body = rest("/v1/models/sep:predict", {"signature_name": "separate",
                                                      "inputs": {"mixture": [x.tolist()], "mixture_length": [4000]}})
     assert status == 200
@@ -81,16 +84,17 @@ def test_separate_grpc_and_rest_match_keras(client, rest, separator):
 
 
 def test_synthesize_grpc_and_rest_match_keras(client, rest, synthesizer):
-    texts = ["yes", "hello"]
-    codes, n = synth_codes(np.array([t.encode() for t in texts], dtype=object))
-    ref = synthesizer(codes).numpy()
+    texts = ["yes", "turn on the kitchen light"]
+    local = synthesizer.synthesize(tf.constant(texts))
+    lengths = local["waveform_length"].numpy()
     waves = client.synthesize("tts", texts)
-    assert [w.size for w in waves] == [480, 800]
+    assert [w.size for w in waves] == list(lengths) and min(lengths) > 0
     for i, w in enumerate(waves):
-        np.testing.assert_allclose(w, ref[i, :w.size], atol=1e-5)
+        np.testing.assert_allclose(w, local["waveform"].numpy()[i, :w.size], atol=1e-5)
+    single = synthesizer.synthesize(tf.constant(["yes"]))["waveform"].numpy()[0]  # alone: no batch padding
     status, body = rest("/v1/models/tts:predict", {"signature_name": "synthesize", "instances": ["yes"]})
-    assert status == 200 and body["predictions"][0]["waveform_length"] == 480
-    np.testing.assert_allclose(body["predictions"][0]["waveform"], ref[0, :480], atol=1e-5)
+    assert status == 200 and body["predictions"][0]["waveform_length"] == lengths[0] == single.size
+    np.testing.assert_allclose(body["predictions"][0]["waveform"], single, atol=1e-5)
 
 
 def test_metadata_status_labels(client, rest):

@@ -2,24 +2,15 @@
 export_saved_model and served over gRPC and REST on loopback: the served waveform equals the
 in-process synthesize output, and bad text is refused with INVALID_ARGUMENT / 400."""
 
-import keras
 import numpy as np
 import pytest
 
 
 @pytest.fixture(scope="module")
 def tts_task():
-    from zoo.families.synthesis.fastspeech.fastspeech_backbone import FastSpeechBackbone
-    from zoo.families.synthesis.synthesis_protocol import TTS_MEL
-    from zoo.tasks.synthesis import TextToSpeech
+    from conftest import make_synthesizer
 
-    keras.utils.set_random_seed(3)
-    backbone = FastSpeechBackbone(66, channels=32, encoder_dilations=[1], decoder_dilations=[1, 2],
-                                  duration_channels=16, mel_mean=-7.9)
-    task = TextToSpeech(backbone, 16000, vocoder={"class_name": "GriffinLimVocoder",
-                                                  "config": {**TTS_MEL, "num_iterations": 2}}, name="tts_real")
-    task.backbone.duration_out.bias.assign([np.log1p(3.0)])
-    return task
+    return make_synthesizer()
 
 
 @pytest.fixture(scope="module")
