@@ -5,7 +5,7 @@ from zoo.families.separation.separation_protocol import NOISY_SPEECH, separation
 _PAPER = ("Westhausen & Meyer 2020, Dual-Signal Transformation LSTM Network for Real-Time Noise Suppression, "
           "Interspeech 2020, arXiv:2005.07551")
 _TRAINING = {"crop_seconds": 3.0, "batch_size": 16, "learning_rate": 1e-3, "loss": "si_sdr", "clipnorm": 3.0,
-             "time_budget_min": 10, "patience": 6, "steps_per_epoch": 50, "test_examples": 150}
+             "time_budget_min": 80, "patience": 8, "steps_per_epoch": 50, "test_examples": 150}
 
 PRESETS = [
     separation_preset(
@@ -31,7 +31,7 @@ PRESETS = [
                          "encoder_size": 128, "dropout": 0.1},
         data=NOISY_SPEECH,
         sample_rate=16000,
-        training={**_TRAINING, "batch_size": 8},
+        training={**_TRAINING, "batch_size": 8, "time_budget_min": 30},
         paper=_PAPER,
     ),
 ]
