@@ -109,7 +109,7 @@ def main(argv=None):
     p.add_argument("--preset", default="kws_dscnn_small_synth")
     p.add_argument("--requests", type=int, default=500)
     p.add_argument("--seconds", type=float, default=8.0)
-    p.add_argument("--batching", default="16:5000:1,8:2000:2,4:1000:2",
+    p.add_argument("--batching", default="16:5000:1,8:1000:2,4:300:2",
                    help="batching configurations compared side by side: max_batch_size:batch_timeout_micros:"
                         "num_batch_threads, comma-separated")
     p.add_argument("--no-doc", action="store_true", help="print the table, leave docs/benchmarks.md alone")
