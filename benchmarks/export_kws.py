@@ -136,7 +136,7 @@ def main(argv=None):
     parser.add_argument("--manifest", help="corpus manifest (default: the preset's corpus under --data-root)")
     parser.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
     parser.add_argument("--eval-limit", type=int, default=None, help="first N test clips only")
-    parser.add_argument("--stream-eval", type=int, default=200, help="test clips run hop by hop for streaming")
+    parser.add_argument("--stream-eval", type=int, default=500, help="test clips run hop by hop for streaming")
     parser.add_argument("--calibration", type=int, default=200, help="int8 representative clips")
     parser.add_argument("--runs", type=int, default=200, help="timed invocations per artifact")
     parser.add_argument("--random-weights", action="store_true", help="smoke test without trained weights")
@@ -167,7 +167,8 @@ def main(argv=None):
         "",
         f"Machine: {machine()}; TensorFlow {tf.__version__}. Latency of one 1 s clip (streaming: one 20 ms hop) "
         f"over {args.runs} runs; TFLite via ai-edge-litert (XNNPACK, 1 thread); int8 keeps the log-mel frontend "
-        "in float (its mel filterbank stored as band blocks); internal tensor names stripped as `zoo export` does; int8 uses per-channel weight scales, \"per-tensor\" "
+        "in float (its mel filterbank stored as band blocks; a whole clip is transformed in pieces of at most "
+        "16 frames, export.tflite.frame_chunking); streaming int8 keeps the sample buffer and feature ring in float; internal tensor names stripped as `zoo export` does; int8 uses per-channel weight scales, \"per-tensor\" "
         "one scale per tensor (`zoo export --per-tensor`). Peak activations = largest set of simultaneously live tensors (export.tflite.memory_report). "
         "Reproduce: `python benchmarks/export_kws.py`." + (" RANDOM WEIGHTS (smoke run)." if args.random_weights
                                                             else ""),
