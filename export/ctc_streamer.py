@@ -22,6 +22,7 @@ POSITION_WRAP = 1 << 20
 
 class CTCStreamer:
     kind = "ctc_incremental"
+    float_states = ("state_samples",)  # kept float under int8 (export.streaming._Streamer.float_states)
 
     def __init__(self, task):
         backbone = task.backbone
