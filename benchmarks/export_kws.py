@@ -151,6 +151,8 @@ def main(argv=None):
     from kws_families import kws_presets
     from report import machine, write_section
 
+    from export import tflite
+
     names = [p.name for p in kws_presets() if not args.presets or p.name in args.presets.split(",")]
     results = []
     for name in names:
@@ -168,7 +170,7 @@ def main(argv=None):
         f"Machine: {machine()}; TensorFlow {tf.__version__}. Latency of one 1 s clip (streaming: one 20 ms hop) "
         f"over {args.runs} runs; TFLite via ai-edge-litert (XNNPACK, 1 thread); int8 keeps the log-mel frontend "
         "in float (its mel filterbank stored as band blocks; a whole clip is transformed in pieces of at most "
-        "16 frames, export.tflite.frame_chunking); streaming int8 keeps the sample buffer and feature ring in float; internal tensor names stripped as `zoo export` does; int8 uses per-channel weight scales, \"per-tensor\" "
+        f"{tflite.FRONTEND_FRAMES_PER_CHUNK} frames, export.tflite.frame_chunking); streaming int8 keeps the sample buffer and feature ring in float; internal tensor names stripped as `zoo export` does; int8 uses per-channel weight scales, \"per-tensor\" "
         "one scale per tensor (`zoo export --per-tensor`). Peak activations = largest set of simultaneously live tensors (export.tflite.memory_report). "
         "Reproduce: `python benchmarks/export_kws.py`." + (" RANDOM WEIGHTS (smoke run)." if args.random_weights
                                                             else ""),

@@ -209,7 +209,9 @@ class EspeakVoice:
         wpm = min(450, max(80, round(self.DEFAULT_WPM * rate)))
         value = min(100, max(0, round(self.DEFAULT_PITCH + self.PITCH_SCALE * math.log(pitch))))
         name = self.dialect + (f"+{self.variant}" if self.variant else "")
-        for _ in range(3):  # espeak-ng now and then drops a WORD event (seen in CI under load): try again
+        # Once in CI (2 workers) this gave words=None for a text that matches on every run alone:
+        # the word events are not always the same, so synthesize again before giving up.
+        for _ in range(3):
             x, events = self._lib.synthesize_events(name, text, wpm, value)
             words, phonemes = espeak_timings(text, events, len(x), self._lib.sample_rate)
             if words is not None:
