@@ -59,7 +59,7 @@ class Batcher:
             self._queue.append(item)
             self._rows += item.rows
             self._cond.notify()
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        timeout = None if deadline is None else min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
         try:
             return item.future.result(timeout=timeout)
         except TimeoutError:

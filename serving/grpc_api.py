@@ -19,6 +19,7 @@ log = logging.getLogger("serving")
 
 STATE_ENUM = {"START": 10, "LOADING": 20, "AVAILABLE": 30, "UNLOADING": 40, "END": 50}
 HEALTH_SERVING, HEALTH_NOT_SERVING = 1, 2
+MAX_DEADLINE_S = 86400.0 * 365  # longer deadlines count as none (waits cannot take them: OverflowError)
 
 
 class _BadRequest:
@@ -62,8 +63,8 @@ class GrpcApi:
         try:
             if isinstance(request, _BadRequest):
                 raise ServingError("INVALID_ARGUMENT", request.error)
-            remaining = context.time_remaining()
-            deadline = None if remaining is None else time.monotonic() + remaining
+            remaining = context.time_remaining()  # a call without a deadline reports ~infinity, not None
+            deadline = None if remaining is None or remaining > MAX_DEADLINE_S else time.monotonic() + remaining
             return fn(request, deadline)
         except ServingError as exc:
             code = exc.code

@@ -196,6 +196,20 @@ def test_batched_server_matches_unbatched(model_root, kws_task):
         np.testing.assert_allclose(np.stack([o["scores"] for o in out]), kws_task(xs).numpy(), atol=1e-5)
         batcher = srv.manager.resolve("kws")._batchers["recognize"]
         assert max(batcher.batch_sizes) > 1
+        # A call without a deadline (gRPC reports ~infinite time remaining) is served, not INTERNAL
+        import grpc
+        from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+        from serving.tensors import ndarray_to_proto, proto_to_ndarray
+
+        req = predict_pb2.PredictRequest()
+        req.model_spec.name, req.model_spec.signature_name = "kws", "recognize"
+        ndarray_to_proto(xs[:1], req.inputs["waveform"])
+        ndarray_to_proto(np.array([16000], np.int32), req.inputs["waveform_length"])
+        with grpc.insecure_channel(srv.target) as channel:
+            resp = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(req)
+        np.testing.assert_allclose(proto_to_ndarray(resp.outputs["scores"], "scores", 100), out[0]["scores"][None],
+                                   atol=1e-5)
     finally:
         srv.stop(5)
 
