@@ -27,10 +27,11 @@ def percentiles(ts):
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
-def start(base, port, batching_file=None):
+def start(base, port, batching_file=None, threads=(0, 0)):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [sys.executable, "-m", "serving", "--model_name", "kws", "--model_base_path", str(base), "--port", str(port),
-           "--rest_api_port", "0", "--grpc_max_threads", "16", "--file_system_poll_wait_seconds", "0"]
+           "--rest_api_port", "0", "--grpc_max_threads", "16", "--file_system_poll_wait_seconds", "0",
+           "--tensorflow_intra_op_parallelism", str(threads[0]), "--tensorflow_inter_op_parallelism", str(threads[1])]
     if batching_file:
         cmd += ["--enable_batching", "--batching_parameters_file", str(batching_file)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -103,6 +104,7 @@ def main(argv=None):
     from export.saved_model import export_saved_model
     from serving.config import BatchingParameters
     from serving.demo_client import free_port
+    from serving.server import configure_tensorflow_threads
     from zoo.presets import build_task, get_preset
 
     p = argparse.ArgumentParser()
@@ -112,8 +114,13 @@ def main(argv=None):
     p.add_argument("--batching", default="16:5000:1,8:1000:2,4:300:2",
                    help="batching configurations compared side by side: max_batch_size:batch_timeout_micros:"
                         "num_batch_threads, comma-separated")
+    p.add_argument("--tensorflow-threads", default="1:1", metavar="INTRA:INTER",
+                   help="TensorFlow intra-op:inter-op threads, the same for the in-process baseline and the server "
+                        "(its --tensorflow_intra_op_parallelism / --tensorflow_inter_op_parallelism); 0 = TF's choice")
     p.add_argument("--no-doc", action="store_true", help="print the table, leave docs/benchmarks.md alone")
     args = p.parse_args(argv)
+    tf_threads = tuple(int(v) for v in args.tensorflow_threads.split(":"))
+    configure_tensorflow_threads(*tf_threads)  # before TensorFlow runs its first op
 
     keras.utils.set_random_seed(0)
     task = build_task(get_preset(args.preset))
@@ -141,7 +148,7 @@ def main(argv=None):
         configs.append((f"batching (max_batch_size {size}, {micros} us timeout, {threads} thread(s))", path_i))
     for mode, bf in [("no batching", None), *configs]:
         port = free_port()
-        proc = start(tmp / "kws", port, bf)
+        proc = start(tmp / "kws", port, bf, tf_threads)
         try:
             stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
             lat = latency(stub, req, args.requests) if bf is None else None

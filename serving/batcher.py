@@ -44,26 +44,35 @@ class Batcher:
         for t in self._threads:
             t.start()
 
-    def submit(self, inputs: dict, deadline: float | None) -> dict:
+    def enqueue(self, inputs: dict, deadline: float | None) -> Future:
+        """Queue a request; its Future resolves to the outputs for its rows. A request with more rows
+        than max_batch_size runs as a batch of its own. A full queue raises UNAVAILABLE."""
         item = _Item(inputs, deadline)
-        if item.rows > self.params.max_batch_size:
-            return self._run(inputs)
         capacity = self.params.max_batch_size * self.params.max_enqueued_batches
         with self._cond:
             if self._closing:
                 raise ServingError("UNAVAILABLE", f"{self.name} is unloading", fix="retry")
-            if self._rows + item.rows > capacity:
+            if item.rows <= self.params.max_batch_size and self._rows + item.rows > capacity:
                 raise ServingError("UNAVAILABLE", f"batch queue of {self.name} is full",
                                    received=f"{self._rows} queued rows", expected=f"at most {capacity}",
                                    fix="retry with backoff, or raise max_enqueued_batches")
             self._queue.append(item)
             self._rows += item.rows
-            self._cond.notify()
+            # Wake a batch thread only when it has something new to decide: an idle one (the queue
+            # was empty) or a batch that may now be full. Otherwise its timed wait ends on its own;
+            # waking it for every request cost a thread switch per request.
+            if len(self._queue) == 1 or self._rows >= self.params.max_batch_size:
+                self._cond.notify()
+        return item.future
+
+    def submit(self, inputs: dict, deadline: float | None) -> dict:
+        """enqueue, then wait for the outputs (at most until the deadline)."""
+        future = self.enqueue(inputs, deadline)
         timeout = None if deadline is None else min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
         try:
-            return item.future.result(timeout=timeout)
+            return future.result(timeout=timeout)
         except TimeoutError:
-            item.future.cancel()
+            future.cancel()
             raise ServingError("DEADLINE_EXCEEDED", "the deadline passed while the request waited for a batch") from None
 
     def _take(self) -> list[_Item] | None:
@@ -80,8 +89,8 @@ class Batcher:
             total = sum(it.rows for it in same)
             wait = first.enqueued + timeout - time.monotonic()
             if total >= self.params.max_batch_size or wait <= 0 or self._closing:
-                batch, rows = [], 0
-                for it in same:
+                batch, rows = [first], first.rows  # the first always runs, alone when it is oversized
+                for it in same[1:]:
                     if rows + it.rows > self.params.max_batch_size:
                         break
                     batch.append(it)

@@ -41,6 +41,22 @@ def _first_line(exc) -> str:
     return re.sub(r"\s*\[\[\{\{node .*$|\s*\[Op:.*$", "", line)[:500]
 
 
+def signature_caller(fn, input_names):
+    """A callable `inputs dict of tensors -> outputs dict` for a loaded signature.
+
+    The public `fn(**inputs)` re-binds the structured signature and maps every captured variable
+    through distribution-strategy checks on each call: about 0.25 ms per call on 2 cores, a quarter
+    of a small keyword spotter's run time. The server validated dtypes and shapes already and runs
+    outside any strategy or gradient tape, so it calls the traced function with its flat inputs.
+    Falls back to the public call where this TensorFlow lacks those internals."""
+    atomic = getattr(fn, "_inference_function", None)
+    order = list(getattr(fn, "_arg_keywords", None) or [])
+    if atomic is None or not hasattr(atomic, "call_preflattened") or sorted(order) != sorted(input_names):
+        return lambda inputs: fn(**inputs)
+    captured = list(fn.captured_inputs)
+    return lambda inputs: atomic.call_preflattened([inputs[k] for k in order] + captured)
+
+
 class Servable:
     """A loaded version. `predict(signature, inputs, deadline)` is thread-safe."""
 
@@ -62,6 +78,8 @@ class Servable:
                       for k, v in fn.structured_input_signature[1].items()}
             method = self.signature_defs[sig_name].method_name if sig_name in self.signature_defs else PREDICT_METHOD
             self.specs[sig_name] = {"inputs": inputs, "outputs": sorted(fn.structured_outputs), "method": method}
+        self._callers = {sig_name: signature_caller(fn, self.specs[sig_name]["inputs"])
+                         for sig_name, fn in self.signatures.items()}
         meta_path = self.path / "metadata.json"
         self.metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
         self._batchers = {}
@@ -117,22 +135,44 @@ class Servable:
         """Call the signature on validated inputs (no batching)."""
         import tensorflow as tf
 
-        fn = self.signatures[signature_name or "serving_default"]
+        call = self._callers[signature_name or "serving_default"]
         try:
-            out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+            out = call({k: tf.constant(v) for k, v in inputs.items()})
         except (tf.errors.OpError, ValueError, TypeError) as exc:
             raise ServingError(_tf_error_code(exc) if isinstance(exc, tf.errors.OpError) else "INVALID_ARGUMENT",
                                f"{self.name}/{signature_name}: {_first_line(exc)}") from None
         return {k: v.numpy() for k, v in out.items()}
 
-    def predict(self, signature_name: str, inputs: dict, *, deadline: float | None = None) -> dict:
-        signature_name = signature_name or "serving_default"
+    def _admit(self, signature_name: str, inputs: dict, deadline: float | None) -> bool:
+        """Validate a request; True when it goes through the batcher (batching on, every input batched)."""
         spec = self.validate(signature_name, inputs)
         if deadline is not None and time.monotonic() >= deadline:
             raise ServingError("DEADLINE_EXCEEDED", "the request's deadline passed before it ran")
-        if self._batching is not None and all(s is not None and s and s[0] is None for _, s in spec.values()):
+        return self._batching is not None and all(s is not None and s and s[0] is None for _, s in spec.values())
+
+    def predict(self, signature_name: str, inputs: dict, *, deadline: float | None = None) -> dict:
+        signature_name = signature_name or "serving_default"
+        if self._admit(signature_name, inputs, deadline):
             return self._batcher(signature_name).submit(inputs, deadline)
         return self.run(signature_name, inputs)
+
+    async def predict_async(self, signature_name: str, inputs: dict, *, deadline: float | None = None,
+                            executor=None) -> dict:
+        """predict for an asyncio server: the model runs on a batch thread or on `executor`, never on
+        the event loop, which stays free to parse and answer other requests meanwhile."""
+        import asyncio
+
+        signature_name = signature_name or "serving_default"
+        loop = asyncio.get_running_loop()
+        if not self._admit(signature_name, inputs, deadline):
+            return await loop.run_in_executor(executor, self.run, signature_name, inputs)
+        future = self._batcher(signature_name).enqueue(inputs, deadline)
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future, loop=loop), timeout)
+        except asyncio.TimeoutError:
+            future.cancel()  # a batch thread skips it if it has not started
+            raise ServingError("DEADLINE_EXCEEDED", "the deadline passed while the request waited for a batch") from None
 
     def _batcher(self, signature_name):
         from serving.batcher import Batcher

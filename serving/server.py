@@ -5,6 +5,7 @@ flags. Binds 127.0.0.1 unless --host says otherwise; SIGTERM drains in-flight re
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import threading
@@ -38,29 +39,25 @@ class ModelServer:
         self.manager = ModelManager(batching=batching, max_elements=self.max_elements,
                                     on_event=lambda ev, model, version: self.metrics.event(ev, model, version))
         self.draining = False
-        self._grpc = None
+        self._grpc = None  # grpc.aio server, running on self._loop in its own thread
+        self._loop = self._loop_thread = self._executor = None
         self._rest = None
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "ModelServer":
-        import grpc
-
-        from serving.grpc_api import GrpcApi
-
         self.manager.set_config(self.models)
         self.manager.start_polling(self.poll_wait_seconds)
-        options = [("grpc.max_receive_message_length", self.max_message_bytes),
-                   ("grpc.max_send_message_length", self.max_message_bytes),
-                   ("grpc.so_reuseport", 0)]
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=self.grpc_threads, thread_name_prefix="grpc"),
-                                 options=options, maximum_concurrent_rpcs=self.max_concurrent_requests)
-        self._grpc.add_generic_rpc_handlers(GrpcApi(self).handlers())
-        bound = self._grpc.add_insecure_port(f"{self.host}:{self.port}")
-        if not bound:
-            raise ServingError("UNAVAILABLE", f"cannot bind gRPC to {self.host}:{self.port}", fix="pick a free --port")
-        self.port = bound
-        self._grpc.start()
+        self._executor = futures.ThreadPoolExecutor(max_workers=self.grpc_threads, thread_name_prefix="predict")
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._loop.run_forever, name="grpc-loop", daemon=True)
+        self._loop_thread.start()
+        try:
+            self.port = asyncio.run_coroutine_threadsafe(self._start_grpc(), self._loop).result(60)
+        except BaseException:
+            self._close_loop()
+            self.manager.stop()
+            raise
         if self.rest_api_port is not None:
             from serving.rest_api import RestApi
 
@@ -72,16 +69,44 @@ class ModelServer:
                  f"{self.host}:{self.rest_api_port}" if self._rest else "off")
         return self
 
+    async def _start_grpc(self) -> int:
+        import grpc
+
+        from serving.grpc_api import GrpcApi
+
+        options = [("grpc.max_receive_message_length", self.max_message_bytes),
+                   ("grpc.max_send_message_length", self.max_message_bytes),
+                   ("grpc.so_reuseport", 0)]
+        server = grpc.aio.server(options=options, maximum_concurrent_rpcs=self.max_concurrent_requests)
+        server.add_generic_rpc_handlers(GrpcApi(self).handlers())
+        try:
+            bound = server.add_insecure_port(f"{self.host}:{self.port}")
+        except RuntimeError:  # grpc.aio raises where the sync server returned 0
+            bound = 0
+        if not bound:
+            raise ServingError("UNAVAILABLE", f"cannot bind gRPC to {self.host}:{self.port}", fix="pick a free --port")
+        await server.start()
+        self._grpc = server
+        return bound
+
+    def _close_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop_thread.join(10)
+        self._executor.shutdown(wait=True)
+
     def stop(self, grace_s: float = 30.0) -> None:
         """Refuse new requests, let in-flight ones finish (up to grace_s), then unload every model."""
         if self._stopped.is_set():
             return
         self.draining = True
-        done = self._grpc.stop(grace_s) if self._grpc is not None else None
+        grpc_done = None
+        if self._grpc is not None:
+            grpc_done = asyncio.run_coroutine_threadsafe(self._grpc.stop(grace_s), self._loop)
         if self._rest is not None:
             self._rest.stop(grace_s)
-        if done is not None:
-            done.wait(grace_s + 1)
+        if grpc_done is not None:
+            grpc_done.result(grace_s + 5)
+            self._close_loop()
         self.manager.stop()
         self._stopped.set()
 
@@ -111,7 +136,7 @@ class ModelServer:
         self.stop(5.0)
 
     # ------------------------------------------------------------------ the one predict path (gRPC and REST)
-    def predict(self, name, version, label, signature, inputs, output_filter, deadline, *, servable=None):
+    def _route(self, name, version, label, signature, output_filter, servable):
         if self.draining:
             raise ServingError("UNAVAILABLE", "the server is shutting down", fix="retry on another replica")
         if not name:
@@ -126,10 +151,21 @@ class ModelServer:
                                expected=spec["outputs"])
         if len(set(output_filter)) != len(output_filter):
             raise ServingError("INVALID_ARGUMENT", "output_filter repeats a name", received=list(output_filter))
+        return servable, signature
+
+    def predict(self, name, version, label, signature, inputs, output_filter, deadline, *, servable=None):
+        servable, signature = self._route(name, version, label, signature, output_filter, servable)
         outputs = servable.predict(signature, inputs, deadline=deadline)
-        if output_filter:
-            outputs = {k: outputs[k] for k in output_filter}
-        return servable, signature, outputs
+        return servable, signature, _filtered(outputs, output_filter)
+
+    async def predict_async(self, name, version, label, signature, inputs, output_filter, deadline):
+        servable, signature = self._route(name, version, label, signature, output_filter, None)
+        outputs = await servable.predict_async(signature, inputs, deadline=deadline, executor=self._executor)
+        return servable, signature, _filtered(outputs, output_filter)
+
+
+def _filtered(outputs: dict, output_filter) -> dict:
+    return {k: outputs[k] for k in output_filter} if output_filter else outputs
 
 
 # ----------------------------------------------------------------------------- command line
@@ -158,9 +194,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_message_bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES,
                    help="largest gRPC message / REST body accepted")
     p.add_argument("--max_concurrent_requests", type=int, default=64)
-    p.add_argument("--grpc_max_threads", type=int, default=16)
+    p.add_argument("--grpc_max_threads", type=int, default=16,
+                   help="threads running unbatched model calls (batched ones run on the batch threads)")
     p.add_argument("--rest_api_timeout_in_ms", type=int, default=30000)
     p.add_argument("--drain_seconds", type=float, default=30.0, help="grace period for in-flight requests on SIGTERM")
+    p.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0,
+                   help="threads inside one TF op; 0 lets TensorFlow choose (as TF Serving). 1 suits small models "
+                        "under concurrent load: requests run in parallel instead of sharing a spinning pool")
+    p.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0,
+                   help="threads running independent TF ops; 0 lets TensorFlow choose (as TF Serving)")
+
+
+def configure_tensorflow_threads(intra_op: int = 0, inter_op: int = 0) -> None:
+    """Size TensorFlow's thread pools (0 keeps TensorFlow's choice). Must run before TensorFlow runs any op."""
+    from zoo.errors import ConfigError
+
+    for flag, value in (("tensorflow_intra_op_parallelism", intra_op), ("tensorflow_inter_op_parallelism", inter_op)):
+        if value < 0:
+            raise ConfigError(f"--{flag} must be 0 (TensorFlow's choice) or a thread count", received=value)
+    if not intra_op and not inter_op:
+        return
+    import tensorflow as tf
+
+    try:
+        if intra_op:
+            tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+        if inter_op:
+            tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError as exc:  # TensorFlow already initialized its runtime in this process
+        raise ConfigError("TensorFlow's thread pools can no longer be resized in this process",
+                          received=str(exc), fix="set them before loading any model (a fresh `zoo serve`)") from None
 
 
 def server_from_args(args) -> ModelServer:
@@ -192,6 +255,7 @@ def serve(args) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_tensorflow_threads(args.tensorflow_intra_op_parallelism, args.tensorflow_inter_op_parallelism)
     server = server_from_args(args)
     server.install_signal_handlers(args.drain_seconds)
     server.start()
