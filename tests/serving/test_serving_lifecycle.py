@@ -239,7 +239,8 @@ def test_sigterm_drains_in_flight_requests(model_root, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, "-m", "serving", "--model_name", "kws", "--model_base_path",
                              str(model_root / "kws"), "--port", str(port), "--rest_api_port", "0",
-                             "--enable_batching", "--batching_parameters_file", str(params)],
+                             "--enable_batching", "--batching_parameters_file", str(params),
+                             "--tensorflow_intra_op_parallelism", "1", "--tensorflow_inter_op_parallelism", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
     try:
         line = proc.stdout.readline()
@@ -267,3 +268,19 @@ def _try(client):
         return "OK"
     except ServingError as exc:
         return exc.code
+
+
+def test_tensorflow_thread_flags_are_checked():
+    """Negative counts are refused; resizing after TensorFlow started says how to fix it."""
+    import tensorflow as tf
+
+    from serving.server import configure_tensorflow_threads
+    from zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tensorflow_intra_op_parallelism"):
+        configure_tensorflow_threads(-1, 0)
+    configure_tensorflow_threads(0, 0)  # TensorFlow's choice: nothing to set
+    tf.constant(1.0) + 1.0  # the runtime is up in this process
+    current = tf.config.threading.get_intra_op_parallelism_threads()
+    with pytest.raises(ConfigError, match="before loading any model"):
+        configure_tensorflow_threads(current + 3, 0)
