@@ -166,13 +166,9 @@ class Servable:
         loop = asyncio.get_running_loop()
         if not self._admit(signature_name, inputs, deadline):
             return await loop.run_in_executor(executor, self.run, signature_name, inputs)
-        future = self._batcher(signature_name).enqueue(inputs, deadline)
-        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(future, loop=loop), timeout)
-        except asyncio.TimeoutError:
-            future.cancel()  # a batch thread skips it if it has not started
-            raise ServingError("DEADLINE_EXCEEDED", "the deadline passed while the request waited for a batch") from None
+        # No timer here: gRPC cancels this coroutine at the deadline, which cancels the queued Future
+        # (a batch thread skips it), and a batch thread drops items whose deadline passed.
+        return await asyncio.wrap_future(self._batcher(signature_name).enqueue(inputs, deadline), loop=loop)
 
     def _batcher(self, signature_name):
         from serving.batcher import Batcher

@@ -214,6 +214,36 @@ def test_batched_server_matches_unbatched(model_root, kws_task):
         srv.stop(5)
 
 
+def test_grpc_deadline_passed_in_the_batch_queue_runs_nothing(model_root):
+    """A request whose deadline passes while it waits for a batch gets DEADLINE_EXCEEDED, and the
+    model never runs it; the next request is served."""
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from serving.server import ModelServer
+    from serving.tensors import ndarray_to_proto
+
+    srv = ModelServer([ModelConfig("kws", str(model_root / "kws"))], port=0, rest_api_port=None, poll_wait_seconds=0,
+                      batching=BatchingParameters(max_batch_size=64, batch_timeout_micros=600_000)).start()
+    req = predict_pb2.PredictRequest()
+    req.model_spec.name, req.model_spec.signature_name = "kws", "recognize"
+    ndarray_to_proto(X[:1], req.inputs["waveform"])
+    ndarray_to_proto(np.array([X.shape[1]], np.int32), req.inputs["waveform_length"])
+    try:
+        with grpc.insecure_channel(srv.target) as channel:
+            stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as err:
+                stub.Predict(req, timeout=0.15)
+            assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            time.sleep(0.8)  # the batch window of the expired request closed
+            batcher = srv.manager.resolve("kws")._batchers["recognize"]
+            assert batcher.batches_run == 0
+            assert stub.Predict(req, timeout=5).outputs["scores"].tensor_shape.dim[0].size == 1
+            assert batcher.batches_run == 1
+    finally:
+        srv.stop(5)
+
+
 def test_client_retries_unavailable(model_root):
     """The client retries UNAVAILABLE while a server comes up on its port."""
     from serving.client import Client
