@@ -111,7 +111,7 @@ def main(argv=None):
     p.add_argument("--preset", default="kws_dscnn_small_synth")
     p.add_argument("--requests", type=int, default=500)
     p.add_argument("--seconds", type=float, default=8.0)
-    p.add_argument("--batching", default="16:5000:1,8:1000:2,4:300:2",
+    p.add_argument("--batching", default="16:5000:1,8:5000:2,4:2000:2",
                    help="batching configurations compared side by side: max_batch_size:batch_timeout_micros:"
                         "num_batch_threads, comma-separated")
     p.add_argument("--tensorflow-threads", default="1:1", metavar="INTRA:INTER",
