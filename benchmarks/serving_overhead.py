@@ -1,7 +1,7 @@
 """Serving benchmark (one run): server overhead over the in-process signature call for a 1 s 16 kHz
 KWS request (p50/p99), and throughput at concurrency 16 with and without server-side batching.
 
-    python benchmarks/serving_overhead.py [--preset kws_dscnn_small_synth] [--requests 500] [--seconds 8]
+    python benchmarks/serving_overhead.py [--preset kws_dscnn_small_synth] [--requests 500] [--seconds 8] [--rounds 3]
 
 The server runs in a subprocess (its own GIL); the client keeps 16 requests in flight with gRPC
 futures. Random weights: latency does not depend on them."""
@@ -117,6 +117,7 @@ def main(argv=None):
     p.add_argument("--tensorflow-threads", default="1:1", metavar="INTRA:INTER",
                    help="TensorFlow intra-op:inter-op threads, the same for the in-process baseline and the server "
                         "(its --tensorflow_intra_op_parallelism / --tensorflow_inter_op_parallelism); 0 = TF's choice")
+    p.add_argument("--rounds", type=int, default=3, help="throughput rounds (each runs every configuration)")
     p.add_argument("--no-doc", action="store_true", help="print the table, leave docs/benchmarks.md alone")
     args = p.parse_args(argv)
     tf_threads = tuple(int(v) for v in args.tensorflow_threads.split(":"))
@@ -146,35 +147,48 @@ def main(argv=None):
         path_i.write_text(BatchingParameters(max_batch_size=size, batch_timeout_micros=micros,
                                              max_enqueued_batches=64, num_batch_threads=threads).to_text())
         configs.append((f"batching (max_batch_size {size}, {micros} us timeout, {threads} thread(s))", path_i))
-    for mode, bf in [("no batching", None), *configs]:
-        port = free_port()
-        proc = start(tmp / "kws", port, bf, tf_threads)
-        try:
-            stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
-            lat = latency(stub, req, args.requests) if bf is None else None
-            server0, client0 = cpu_seconds(proc.pid), cpu_seconds()
-            rps, errors = throughput(stub, req, args.seconds)
-            n = max(rps * args.seconds, 1.0)
-            cpu = ((cpu_seconds(proc.pid) - server0) / n * 1e3, (cpu_seconds() - client0) / n * 1e3)
-            rows[mode] = (lat, rps, errors, cpu)
-            print(f"{mode}: {rps:.0f} requests/s, {len(errors)} errors, CPU ms/request server {cpu[0]:.2f} "
-                  f"client {cpu[1]:.2f}", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    runs = {mode: [] for mode, _ in [("no batching", None), *configs]}
+    server_latency = None
+    for round_ in range(args.rounds):  # rounds interleave the modes, so a slow minute hits all of them
+        for mode, bf in [("no batching", None), *configs]:
+            port = free_port()
+            proc = start(tmp / "kws", port, bf, tf_threads)
+            try:
+                stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+                if bf is None and server_latency is None:
+                    server_latency = latency(stub, req, args.requests)
+                server0, client0 = cpu_seconds(proc.pid), cpu_seconds()
+                rps, errors = throughput(stub, req, args.seconds)
+                n = max(rps * args.seconds, 1.0)
+                cpu = ((cpu_seconds(proc.pid) - server0) / n * 1e3, (cpu_seconds() - client0) / n * 1e3)
+                runs[mode].append((rps, errors, cpu))
+                print(f"round {round_ + 1}, {mode}: {rps:.0f} requests/s, {len(errors)} errors, CPU ms/request "
+                      f"server {cpu[0]:.2f} client {cpu[1]:.2f}", flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(30)
 
     l50, l99 = percentiles(local)
-    s50, s99 = percentiles(rows["no batching"][0])
-    base = rows["no batching"][1]
-    throughput_rows = "\n".join(f"| {mode} | {rps:.0f} | {len(errors)} | {rps / base:.2f}x | {cpu[0]:.2f} | {cpu[1]:.2f} |"
-                                 for mode, (_, rps, errors, cpu) in rows.items())
+    s50, s99 = percentiles(server_latency)
+    base = [r[0] for r in runs["no batching"]]
+    lines = []
+    for mode, rs in runs.items():
+        rps = [r[0] for r in rs]
+        ratios = [a / b for a, b in zip(rps, base)]
+        errors = sum(len(r[1]) for r in rs)
+        cpu = np.median([r[2] for r in rs], axis=0)
+        lines.append(f"| {mode} | {np.median(rps):.0f} ({', '.join(f'{v:.0f}' for v in rps)}) | {errors} | "
+                     f"{np.median(ratios):.2f}x ({', '.join(f'{v:.2f}' for v in ratios)}) | {cpu[0]:.2f} | {cpu[1]:.2f} |")
+    throughput_rows = "\n".join(lines)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from report import machine, write_section
 
     text = f"""## Serving (`benchmarks/serving_overhead.py`, one run)
 
 Machine: {machine()}; {args.preset} (random weights: latency does not depend on their values),
-1 s of 16 kHz audio per request, gRPC on 127.0.0.1, server in a subprocess.
+1 s of 16 kHz audio per request, gRPC on 127.0.0.1, server in a subprocess; TensorFlow intra-op:inter-op threads
+{args.tensorflow_threads} in the server (`--tensorflow_intra_op_parallelism`, `--tensorflow_inter_op_parallelism`) and in
+the in-process baseline alike. {args.rounds} rounds, each running every configuration in turn.
 
 | measure | p50 | p99 |
 |---|---|---|
@@ -182,7 +196,7 @@ Machine: {machine()}; {args.preset} (random weights: latency does not depend on 
 | gRPC Predict through `zoo serve` | {s50:.2f} ms | {s99:.2f} ms |
 | **server overhead** | **{s50 - l50:.2f} ms** | **{s99 - l99:.2f} ms** |
 
-| concurrency 16, {args.seconds:.0f} s each | requests/s | errors | vs no batching | server CPU ms/request | client CPU ms/request |
+| concurrency 16, {args.seconds:.0f} s per round | requests/s, median (each round) | errors | vs no batching, median (each round) | server CPU ms/request | client CPU ms/request |
 |---|---|---|---|---|---|
 {throughput_rows}
 """
