@@ -194,6 +194,7 @@ def convert(task, precision: str = "float32", *, representative=None, streaming:
         content = run_converter_job(job, f"{task.name} to {precision}", timeout_s,
                                     fix="for RNNs use unroll=True; try another precision, or allow_select_tf_ops=True "
                                         "for ops without a TFLite builtin")
+    content = merge_duplicate_constants(content)
     flex = [op for op in model_ops(content) if op.startswith("Flex")]
     if flex and not allow_select_tf_ops:
         raise ExportError("the TFLite model needs Select-TF ops", received=sorted(set(flex)),
@@ -241,6 +242,67 @@ def strip_debug_names(content: bytes) -> bytes:
         for i, tensor in enumerate(sg.tensors):
             if i not in keep:
                 tensor.name = b""
+    builder = flatbuffers.Builder(len(content))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _constant_key(model, tensor):
+    """What makes two constant tensors interchangeable: buffer, type, shape and quantization."""
+    q = tensor.quantization
+
+    def arr(v):
+        return None if v is None else tuple(np.asarray(v).ravel().tolist())
+
+    quant = None if q is None else (arr(q.scale), arr(q.zeroPoint), arr(q.min), arr(q.max), q.quantizedDimension,
+                                    q.detailsType)
+    return (tensor.buffer, tensor.type, arr(tensor.shape), arr(tensor.shapeSignature), quant)
+
+
+def merge_duplicate_constants(content: bytes) -> bytes:
+    """The same model with identical constant tensors merged into one. An unrolled RNN reads the same
+    weights at every step; the int8 quantizer gives each step's op its own tensor of that buffer,
+    each with a copy of the per-channel scale and int64 zero-point tables (12 bytes per channel).
+    Lossless: ops read the same buffer with the same quantization. CRNN int8: 409 -> ~290 KB."""
+    import flatbuffers
+
+    model = _flatbuffer(content)
+    changed = False
+    for index, sg in enumerate(model.subgraphs):
+        io = set(sg.inputs) | set(sg.outputs)
+        first, remap = {}, {}
+        for i, t in enumerate(sg.tensors):
+            data = model.buffers[t.buffer].data if t.buffer else None
+            if i in io or t.isVariable or t.sparsity is not None or data is None or not len(data):
+                continue
+            key = _constant_key(model, t)
+            if key in first:
+                remap[i] = first[key]
+            else:
+                first[key] = i
+        if not remap:
+            continue
+        changed = True
+        keep = [i for i in range(len(sg.tensors)) if i not in remap]
+        position = {old: new for new, old in enumerate(keep)}
+
+        def new_index(i):
+            return -1 if i < 0 else position[remap.get(i, i)]
+
+        for op in sg.operators or []:
+            op.inputs = [new_index(i) for i in op.inputs]
+            op.outputs = [new_index(i) for i in op.outputs]
+            if op.intermediates is not None:
+                op.intermediates = [new_index(i) for i in op.intermediates]
+        sg.inputs = [new_index(i) for i in sg.inputs]
+        sg.outputs = [new_index(i) for i in sg.outputs]
+        sg.tensors = [sg.tensors[i] for i in keep]
+        for signature in model.signatureDefs or []:
+            if signature.subgraphIndex == index:
+                for t in list(signature.inputs or []) + list(signature.outputs or []):
+                    t.tensorIndex = new_index(t.tensorIndex)
+    if not changed:
+        return content
     builder = flatbuffers.Builder(len(content))
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

@@ -129,3 +129,35 @@ def test_stripping_debug_names_keeps_signature_and_numbers(dscnn_task, dscnn_int
     names = [d["names"] for d in tflite.op_details(stripped)]
     assert all(n == "" for group in names[:-1] for n in group)  # internal tensors carry no name
     assert tflite.memory_report(stripped)["activation_peak"] == tflite.memory_report(dscnn_int8)["activation_peak"]
+
+
+def test_merging_duplicate_constants_is_lossless(dscnn_task, dscnn_int8):
+    """An unrolled RNN's int8 graph gives every step its own tensor of the same weights (and a copy of
+    the per-channel tables); merging them restores one tensor per weight without changing a number."""
+    import copy
+
+    import flatbuffers
+
+    model = tflite._flatbuffer(dscnn_int8)
+    sg = model.subgraphs[0]
+    per_channel = {i for i, t in enumerate(sg.tensors)
+                   if t.quantization is not None and t.quantization.scale is not None and len(t.quantization.scale) > 1}
+    assert per_channel
+    for op in sg.operators:  # each reader of a per-channel weight gets two private copies of it
+        for k, i in enumerate(list(op.inputs)):
+            if i in per_channel:
+                sg.tensors += [copy.deepcopy(sg.tensors[i]), copy.deepcopy(sg.tensors[i])]
+                op.inputs[k] = len(sg.tensors) - 1
+    builder = flatbuffers.Builder(len(dscnn_int8))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    duplicated = bytes(builder.Output())
+
+    merged = tflite.merge_duplicate_constants(duplicated)
+    assert len(duplicated) > len(dscnn_int8) + 2 * 12 * 64 * len(per_channel) // 2
+    assert len(merged) < len(dscnn_int8) * 1.02  # the Python flatbuffers builder lays out a little differently
+    assert len(tflite._flatbuffer(merged).subgraphs[0].tensors) == len(sg.tensors) - 2 * len(per_channel)
+    assert tflite.merge_duplicate_constants(dscnn_int8) == dscnn_int8  # nothing to merge: unchanged bytes
+    x = (0.1 * np.random.default_rng(4).standard_normal((2, dscnn_task.clip_samples))).astype(np.float32)
+    expected = tflite.Runner(dscnn_int8).scores(x)
+    np.testing.assert_array_equal(tflite.Runner(duplicated).scores(x), expected)
+    np.testing.assert_array_equal(tflite.Runner(merged).scores(x), expected)
