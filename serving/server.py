@@ -104,11 +104,14 @@ class ModelServer:
             grpc_done = asyncio.run_coroutine_threadsafe(self._grpc.stop(grace_s), self._loop)
         if self._rest is not None:
             self._rest.stop(grace_s)
-        if grpc_done is not None:
-            grpc_done.result(grace_s + 5)
-            self._close_loop()
-        self.manager.stop()
-        self._stopped.set()
+        try:
+            if grpc_done is not None:
+                grpc_done.result(grace_s + 5)
+        finally:
+            if self._loop is not None:
+                self._close_loop()
+            self.manager.stop()
+            self._stopped.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
