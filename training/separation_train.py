@@ -44,6 +44,7 @@ class SeparationExperiment:
     time_budget_min: float = 10.0
     validation_examples: int = 128
     test_examples: int = 300  # whole test utterances scored (the full split is 1000-1500)
+    init_weights: str = ""  # start from these weights (a previous run's model.weights.h5): fine-tuning
 
     @classmethod
     def from_preset(cls, preset, overrides=None):
@@ -181,6 +182,10 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
     rows = read_manifest(root / "manifest.jsonl", required=("path", "split", "sources"))
     split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test")}
     task = build_task(preset)
+    if exp.init_weights:
+        from zoo.presets import load_weights_verified
+
+        load_weights_verified(task, Path(exp.init_weights), None)
     crop = int(round(exp.crop_seconds * task.sample_rate))
     train_ds = make_train_dataset(root, split["train"], crop, exp.batch_size, exp.seed)
     val = validation_arrays(root, split["validation"][:exp.validation_examples], crop)
@@ -222,6 +227,11 @@ def finish_run(task, exp, preset, root, split, run_dir) -> dict:
         "train_examples_seen": record["epochs_run"] * exp.steps_per_epoch * exp.batch_size,
         "algorithmic_latency_ms": task.algorithmic_latency_ms,
     }
+    previous = Path(exp.init_weights).parent / "summary.json" if exp.init_weights else None
+    if previous is not None:  # a fine-tune: record where it started, so tables can carry the whole cost
+        earlier = json.loads(previous.read_text()) if previous.is_file() else {}
+        summary["continued_from"] = {"weights": exp.init_weights, "train_minutes": earlier.get("train_minutes"),
+                                     "test": earlier.get("test")}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return summary
