@@ -64,9 +64,13 @@ def enhancement_table(runs: Path) -> list[str]:
         if s is None:
             continue
         t = s["test"]
+        before = s.get("continued_from") or {}  # a fine-tune: count the run it started from too
+        minutes = s["train_minutes"] + (before.get("train_minutes") or 0)
+        how = f"{minutes:.1f} min" + (f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)"
+                                      if before.get("train_minutes") else "")
         lines.append(f"| {preset} | {t['pesq_input']:.2f} -> {t['pesq']:.2f} | {t['stoi_input']:.3f} -> "
                      f"{t['stoi']:.3f} | {t['si_sdr_input']:.1f} -> {t['si_sdr']:.1f} | {s['params']:,} | "
-                     f"{s['train_minutes']:.1f} min | {s['algorithmic_latency_ms']:.0f} ms |")
+                     f"{how} | {s['algorithmic_latency_ms']:.0f} ms |")
     return lines
 
 
