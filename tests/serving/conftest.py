@@ -44,18 +44,10 @@ def make_separator(seed=1):
 
 
 def make_synthesizer(seed=3):
-    """A small random-weight FastSpeech (3 frames per phoneme) with 2 Griffin-Lim iterations."""
-    from zoo.families.synthesis.fastspeech.fastspeech_backbone import FastSpeechBackbone
-    from zoo.families.synthesis.synthesis_protocol import TTS_MEL
-    from zoo.tasks.synthesis import TextToSpeech
+    """A small random-weight FastSpeech with 2 Griffin-Lim iterations (tests/conftest.py)."""
+    from tests.conftest import small_tts_task
 
-    keras.utils.set_random_seed(seed)
-    backbone = FastSpeechBackbone(66, channels=32, encoder_dilations=[1], decoder_dilations=[1, 2],
-                                  duration_channels=16, mel_mean=-7.9)
-    task = TextToSpeech(backbone, 16000, vocoder={"class_name": "GriffinLimVocoder",
-                                                  "config": {**TTS_MEL, "num_iterations": 2}}, name="tts_real")
-    task.backbone.duration_out.bias.assign([np.log1p(3.0)])
-    return task
+    return small_tts_task(seed, iterations=2, name="tts_real")
 
 
 @pytest.fixture(scope="session")

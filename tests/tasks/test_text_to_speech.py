@@ -8,24 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import small_tts_task as small_task
 from zoo.errors import ConfigError
 
 TEXTS = ["Turn ON the kitchen light!", "call xqz at 7", "it's 'quoted' here", "set a timer for five minutes"]
-
-
-def small_task(seed=0, iterations=4):
-    from zoo.families.synthesis.fastspeech.fastspeech_backbone import FastSpeechBackbone
-    from zoo.families.synthesis.synthesis_protocol import TTS_MEL
-    from zoo.tasks.synthesis import TextToSpeech
-
-    keras.utils.set_random_seed(seed)
-    backbone = FastSpeechBackbone(66, channels=32, encoder_dilations=[1, 2], decoder_dilations=[1, 2],
-                                  duration_channels=16, mel_mean=-7.9)
-    vocoder = {"class_name": "GriffinLimVocoder", "config": {**TTS_MEL, "num_iterations": iterations}}
-    task = TextToSpeech(backbone, 16000, vocoder=vocoder, name="tts_small")
-    # Random weights predict ~0 frames per phoneme; bias the duration head to ~4 frames.
-    task.backbone.duration_out.bias.assign([np.log1p(4.0)])
-    return task
 
 
 @pytest.fixture(scope="module")
