@@ -210,6 +210,15 @@ def _flatbuffer(content: bytes):
     return schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(content), 0))
 
 
+def _pack(model, size_hint: int) -> bytes:
+    """A ModelT (from _flatbuffer, edited) back to .tflite bytes."""
+    import flatbuffers
+
+    builder = flatbuffers.Builder(size_hint)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def model_ops(content: bytes) -> list[str]:
     """Op names of every operator in every subgraph (custom ops by their custom code, e.g. Flex*)."""
     from tensorflow.lite.python import schema_py_generated as schema
@@ -234,20 +243,16 @@ def strip_debug_names(content: bytes) -> bytes:
     `model_1/block4_dw_bn_1/batchnorm/mul`): subgraph inputs/outputs and signature names stay, so
     signature runners and the numbers are unchanged. Unrolled RNN graphs shrink 2-3x; op names
     are then gone from op_details, so inspect a model before stripping it."""
-    import flatbuffers
-
     model = _flatbuffer(content)
     for sg in model.subgraphs:
         keep = set(sg.inputs) | set(sg.outputs)
         for i, tensor in enumerate(sg.tensors):
             if i not in keep:
                 tensor.name = b""
-    builder = flatbuffers.Builder(len(content))
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return _pack(model, len(content))
 
 
-def _constant_key(model, tensor):
+def _constant_key(tensor):
     """What makes two constant tensors interchangeable: buffer, type, shape and quantization."""
     q = tensor.quantization
 
@@ -263,9 +268,8 @@ def merge_duplicate_constants(content: bytes) -> bytes:
     """The same model with identical constant tensors merged into one. An unrolled RNN reads the same
     weights at every step; the int8 quantizer gives each step's op its own tensor of that buffer,
     each with a copy of the per-channel scale and int64 zero-point tables (12 bytes per channel).
-    Lossless: ops read the same buffer with the same quantization. CRNN int8: 409 -> ~290 KB."""
-    import flatbuffers
-
+    Lossless: ops read the same buffer with the same quantization. Trained CRNN int8: 409 -> 284 KB
+    (docs/benchmarks.md, export-kws)."""
     model = _flatbuffer(content)
     changed = False
     for index, sg in enumerate(model.subgraphs):
@@ -275,7 +279,7 @@ def merge_duplicate_constants(content: bytes) -> bytes:
             data = model.buffers[t.buffer].data if t.buffer else None
             if i in io or t.isVariable or t.sparsity is not None or data is None or not len(data):
                 continue
-            key = _constant_key(model, t)
+            key = _constant_key(t)
             if key in first:
                 remap[i] = first[key]
             else:
@@ -303,9 +307,7 @@ def merge_duplicate_constants(content: bytes) -> bytes:
                     t.tensorIndex = new_index(t.tensorIndex)
     if not changed:
         return content
-    builder = flatbuffers.Builder(len(content))
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return _pack(model, len(content))
 
 
 def memory_report(content: bytes) -> dict:
