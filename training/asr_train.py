@@ -191,13 +191,10 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     if init_weights is not None:
         from zoo.presets import load_weights_verified
 
+        from training.recipe import continued_from
+
         load_weights_verified(task, Path(init_weights), None)
-        previous = Path(init_weights).parent / "summary.json"
-        continued = json.loads(previous.read_text()) if previous.exists() else {"weights": str(init_weights)}
-        earlier = continued.get("continued_from") or {}
-        for key in ("train_minutes", "updates"):  # a chain of continuations: carry the whole cost
-            if key in earlier and key in continued:
-                continued[key] = round(continued[key] + earlier[key], 2)
+        continued = continued_from(init_weights, ("train_minutes", "updates", "test_wer_greedy"))
     augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
                 "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0} if exp.augment else None)
@@ -277,8 +274,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         "updates": len(schedule.history) * steps_per_epoch,
         "params": int(task.count_params()),
         "machine": _machine(),
-        **({"continued_from": {k: continued.get(k) for k in ("train_minutes", "updates", "test_wer_greedy")}}
-           if continued else {}),
+        **({"continued_from": continued} if continued else {}),
         "tensorflow": tf.__version__,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.recipe import experiment_from_preset, run_record, time_budget
+from training.recipe import continued_from, experiment_from_preset, run_record, time_budget
 from zoo.errors import ConfigError
 from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
@@ -227,11 +227,8 @@ def finish_run(task, exp, preset, root, split, run_dir) -> dict:
         "train_examples_seen": record["epochs_run"] * exp.steps_per_epoch * exp.batch_size,
         "algorithmic_latency_ms": task.algorithmic_latency_ms,
     }
-    previous = Path(exp.init_weights).parent / "summary.json" if exp.init_weights else None
-    if previous is not None:  # a fine-tune: record where it started, so tables can carry the whole cost
-        earlier = json.loads(previous.read_text()) if previous.is_file() else {}
-        summary["continued_from"] = {"weights": exp.init_weights, "train_minutes": earlier.get("train_minutes"),
-                                     "test": earlier.get("test")}
+    if exp.init_weights:  # a fine-tune: record where it started, so tables can carry the whole cost
+        summary["continued_from"] = continued_from(exp.init_weights, ("train_minutes", "test"))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return summary

@@ -52,3 +52,16 @@ def test_fine_tune_starts_from_init_weights(tmp_path):
         np.testing.assert_array_equal(a, b)  # learning rate 0: the run ends where it started
     assert summary["continued_from"] == {"weights": str(init), "train_minutes": 12.5, "test": {"pesq": 1.5}}
     assert {"pesq", "stoi", "si_sdr"} <= set(summary["test"])
+
+
+def test_continued_from_sums_the_cost_of_a_chain(tmp_path):
+    from training.recipe import continued_from
+
+    run = tmp_path / "second"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"train_minutes": 30.0, "updates": 300, "test": {"si_sdr": 9.0},
+                                                  "continued_from": {"train_minutes": 50.5, "updates": 500}}))
+    assert continued_from(run / "model.weights.h5", ("train_minutes", "updates", "test")) == {
+        "weights": str(run / "model.weights.h5"), "train_minutes": 80.5, "updates": 800, "test": {"si_sdr": 9.0}}
+    assert continued_from(tmp_path / "none" / "w.h5", ("train_minutes",)) == {
+        "weights": str(tmp_path / "none" / "w.h5"), "train_minutes": None}
