@@ -68,6 +68,7 @@ class Batcher:
     def submit(self, inputs: dict, deadline: float | None) -> dict:
         """enqueue, then wait for the outputs (at most until the deadline)."""
         future = self.enqueue(inputs, deadline)
+        # clamped: a gRPC call without a deadline arrives with one ~infinitely far (wait() overflows)
         timeout = None if deadline is None else min(max(0.0, deadline - time.monotonic()), threading.TIMEOUT_MAX)
         try:
             return future.result(timeout=timeout)

@@ -5,8 +5,8 @@ with deserializers that never raise, so unparseable request bytes get INVALID_AR
 
 The handlers are coroutines on a grpc.aio server: one event loop parses requests and writes
 responses while models run on batch threads or the server's executor. A thread per request (the
-sync server) spent its time handing the GIL around: batching gained 1.35x over no batching at
-concurrency 16 on 2 cores that way, against 1.5-1.6x on the event loop."""
+sync server) spent its time handing the GIL around: benchmarks/serving_overhead.py measured batching
+at 1.35x over no batching at concurrency 16 on 2 cores that way, against 1.5-1.6x on the event loop."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ log = logging.getLogger("serving")
 
 STATE_ENUM = {"START": 10, "LOADING": 20, "AVAILABLE": 30, "UNLOADING": 40, "END": 50}
 HEALTH_SERVING, HEALTH_NOT_SERVING = 1, 2
-MAX_DEADLINE_S = 86400.0 * 365  # longer deadlines count as none (waits cannot take them: OverflowError)
 
 
 class _BadRequest:
@@ -70,8 +69,8 @@ class GrpcApi:
         try:
             if isinstance(request, _BadRequest):
                 raise ServingError("INVALID_ARGUMENT", request.error)
-            remaining = context.time_remaining()  # a call without a deadline reports ~infinity, not None
-            deadline = None if remaining is None or remaining > MAX_DEADLINE_S else time.monotonic() + remaining
+            remaining = context.time_remaining()  # ~infinity for a call without a deadline
+            deadline = None if remaining is None else time.monotonic() + remaining
             result = fn(request, deadline)
             return (await result) if inspect.isawaitable(result) else result
         except ServingError as exc:

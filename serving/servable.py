@@ -45,10 +45,10 @@ def signature_caller(fn, input_names):
     """A callable `inputs dict of tensors -> outputs dict` for a loaded signature.
 
     The public `fn(**inputs)` re-binds the structured signature and maps every captured variable
-    through distribution-strategy checks on each call: 0.15-0.25 ms on 2 cores (the DS-CNN's 1 s
-    call takes 0.77 instead of 0.92 ms with one TensorFlow thread). The server validated dtypes and
-    shapes already and runs outside any strategy or gradient tape, so it calls the traced function
-    with its flat inputs. Falls back to the public call where TensorFlow lacks those internals."""
+    through distribution-strategy checks on each call, a noticeable share of a small model's call.
+    The server validated dtypes and shapes already and runs outside any strategy or gradient tape,
+    so it calls the traced function with its flat inputs. Falls back to the public call where
+    TensorFlow lacks those internals."""
     atomic = getattr(fn, "_inference_function", None)
     order = list(getattr(fn, "_arg_keywords", None) or [])
     if atomic is None or not hasattr(atomic, "call_preflattened") or sorted(order) != sorted(input_names):
