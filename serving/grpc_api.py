@@ -66,6 +66,7 @@ class GrpcApi:
     async def _call(self, method, request, context, fn, model="", signature=""):
         t0 = time.perf_counter()
         code = "OK"
+        self.server.last_request_at = time.monotonic()  # a SIGTERM drain waits for clients to go quiet
         try:
             if isinstance(request, _BadRequest):
                 raise ServingError("INVALID_ARGUMENT", request.error)

@@ -140,6 +140,7 @@ class RestApi:
             if not m:
                 raise ServingError("NOT_FOUND", f"unknown path {path[:200]!r}",
                                    expected="/v1/models/<name>[/versions/<v>|/labels/<l>][/metadata|:predict]")
+            self.server.last_request_at = time.monotonic()  # a SIGTERM drain waits for clients to go quiet
             model = m["name"]
             version = m["version"]
             if version is not None:

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from concurrent import futures
 
 from serving.config import ModelConfig, read_batching_parameters_file, read_model_config_file, BatchingParameters
@@ -18,6 +19,7 @@ from serving.model_manager import ModelManager
 
 log = logging.getLogger("serving")
 DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
+DRAIN_QUIET_S = 0.5  # on SIGTERM, stop once clients have sent nothing for this long (ModelServer.stop)
 
 
 class ModelServer:
@@ -39,6 +41,7 @@ class ModelServer:
         self.manager = ModelManager(batching=batching, max_elements=self.max_elements,
                                     on_event=lambda ev, model, version: self.metrics.event(ev, model, version))
         self.draining = False
+        self.last_request_at = time.monotonic()  # the latest gRPC/REST call (not health probes); see stop()
         self._grpc = None  # grpc.aio server, running on self._loop in its own thread
         self._loop = self._loop_thread = self._executor = None
         self._rest = None
@@ -94,11 +97,23 @@ class ModelServer:
         self._loop_thread.join(10)
         self._executor.shutdown(wait=True)
 
-    def stop(self, grace_s: float = 30.0) -> None:
-        """Refuse new requests, let in-flight ones finish (up to grace_s), then unload every model."""
+    def stop(self, grace_s: float = 30.0, quiet_s: float = 0.0) -> None:
+        """Refuse new requests, let in-flight ones finish (up to grace_s), then unload every model.
+
+        With quiet_s > 0 (SIGTERM) the transport stays up, answering UNAVAILABLE and reporting
+        NOT_SERVING, until no call has arrived for quiet_s (at most half of grace_s): grpc.aio answers
+        CANCELLED, not UNAVAILABLE, to calls its transport holds but has not yet handed to a handler
+        when it stops (grpc/grpc#41785), so stopping while clients still send fails a few of them."""
         if self._stopped.is_set():
             return
         self.draining = True
+        started = time.monotonic()
+        if quiet_s > 0:
+            while (time.monotonic() - self.last_request_at < quiet_s
+                   and time.monotonic() - started < grace_s / 2):
+                time.sleep(min(quiet_s, 0.05))
+            log.info("draining: clients quiet after %.2f s", time.monotonic() - started)
+        grace_s = max(grace_s - (time.monotonic() - started), 0.0)
         grpc_done = None
         if self._grpc is not None:
             grpc_done = asyncio.run_coroutine_threadsafe(self._grpc.stop(grace_s), self._loop)
@@ -116,10 +131,10 @@ class ModelServer:
     def wait(self, timeout: float | None = None) -> bool:
         return self._stopped.wait(timeout)
 
-    def install_signal_handlers(self, grace_s: float = 30.0) -> None:
+    def install_signal_handlers(self, grace_s: float = 30.0, quiet_s: float = DRAIN_QUIET_S) -> None:
         def handler(signum, frame):
             log.info("signal %d: draining", signum)
-            threading.Thread(target=self.stop, args=(grace_s,), name="drain", daemon=True).start()
+            threading.Thread(target=self.stop, args=(grace_s, quiet_s), name="drain", daemon=True).start()
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
@@ -200,7 +215,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grpc_max_threads", type=int, default=16,
                    help="threads running unbatched model calls (batched ones run on the batch threads)")
     p.add_argument("--rest_api_timeout_in_ms", type=int, default=30000)
-    p.add_argument("--drain_seconds", type=float, default=30.0, help="grace period for in-flight requests on SIGTERM")
+    p.add_argument("--drain_seconds", type=float, default=30.0, help="SIGTERM grace: answer UNAVAILABLE until clients have been quiet for "
+                   f"{DRAIN_QUIET_S} s (at most half of this), then let in-flight requests finish")
     p.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0,
                    help="threads inside one TF op; 0 lets TensorFlow choose (as TF Serving). 1 suits small models "
                         "under concurrent load: requests run in parallel instead of sharing a spinning pool")

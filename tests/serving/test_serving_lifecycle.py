@@ -292,6 +292,30 @@ def test_sigterm_drains_in_flight_requests(model_root, tmp_path):
             proc.kill()
 
 
+def test_drain_waits_for_clients_to_go_quiet(model_root):
+    """While draining, calls get UNAVAILABLE and health says NOT_SERVING; the transport stops only after
+    clients have been quiet for quiet_s (grpc.aio would answer CANCELLED to calls it holds at stop)."""
+    from serving.client import Client
+    from serving.server import ModelServer
+
+    srv = ModelServer([ModelConfig("kws", str(model_root / "kws"))], port=0, rest_api_port=None,
+                      poll_wait_seconds=0).start()
+    client = Client(srv.target, timeout=5, retries=0)
+    assert client.recognize("kws", X[0])[0]["label"]
+    stopper = threading.Thread(target=srv.stop, args=(10.0, 0.4))
+    stopper.start()
+    codes = []
+    for _ in range(8):  # 0.8 s of traffic, never 0.4 s apart
+        codes.append(_try(client))
+        assert not srv.wait(0), "the transport stopped while clients were still sending"
+        time.sleep(0.1)
+    assert set(codes) == {"UNAVAILABLE"}, codes
+    assert client.health() is False
+    quiet_from = time.monotonic()
+    stopper.join(10)
+    assert srv.wait(0) and 0.3 < time.monotonic() - quiet_from < 2.0
+
+
 def _try(client):
     try:
         client.recognize("kws", X[0])
