@@ -27,14 +27,16 @@ def percentiles(ts):
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
-def start(base, port, batching_file=None, threads=(0, 0)):
+def start(base, port, batching_file=None, threads=(0, 0), cpus=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     cmd = [sys.executable, "-m", "serving", "--model_name", "kws", "--model_base_path", str(base), "--port", str(port),
            "--rest_api_port", "0", "--grpc_max_threads", "16", "--file_system_poll_wait_seconds", "0",
            "--tensorflow_intra_op_parallelism", str(threads[0]), "--tensorflow_inter_op_parallelism", str(threads[1])]
     if batching_file:
         cmd += ["--enable_batching", "--batching_parameters_file", str(batching_file)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                            preexec_fn=pin)
     line = proc.stdout.readline()
     if not line.startswith("ready"):
         raise RuntimeError(f"server did not start: {line!r}")
@@ -63,6 +65,15 @@ def latency(stub, req, n):
         stub.Predict(req, timeout=10)
         ts.append(time.perf_counter() - t0)
     return ts
+
+
+def pin_threads(cpus) -> None:
+    """Every thread of this process (TensorFlow's pools, gRPC's pollers) onto `cpus`; new ones inherit."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except (ProcessLookupError, OSError):  # a thread that just ended
+            pass
 
 
 def cpu_seconds(pid=None) -> float:
@@ -130,13 +141,16 @@ def main(argv=None):
     x = (0.2 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
 
     fn = tf.saved_model.load(str(path)).signatures["recognize"]
-    for _ in range(20):
-        fn(waveform=tf.constant(x[None]), waveform_length=tf.constant([16000]))
-    local = []
-    for _ in range(args.requests):
-        t0 = time.perf_counter()
-        fn(waveform=tf.constant(x[None]), waveform_length=tf.constant([16000]))["scores"].numpy()
-        local.append(time.perf_counter() - t0)
+
+    def in_process(n):
+        for _ in range(20):
+            fn(waveform=tf.constant(x[None]), waveform_length=tf.constant([16000]))
+        ts = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn(waveform=tf.constant(x[None]), waveform_length=tf.constant([16000]))["scores"].numpy()
+            ts.append(time.perf_counter() - t0)
+        return ts
 
     req = request(x)
     rows = {}
@@ -148,15 +162,34 @@ def main(argv=None):
                                              max_enqueued_batches=64, num_batch_threads=threads).to_text())
         configs.append((f"batching (max_batch_size {size}, {micros} us timeout, {threads} thread(s))", path_i))
     runs = {mode: [] for mode, _ in [("no batching", None), *configs]}
-    server_latency = None
+    # Latency, two ways. Shared: client and server threads float over every core, as the OS places them.
+    # Pinned: the server and the in-process baseline on the last core, the client on the others, as when
+    # the client runs on another machine (its CPU time then never lands on the server's core).
+    all_cpus = sorted(os.sched_getaffinity(0))
+    layouts = {"shared": None} if len(all_cpus) < 2 else {"shared": None, "pinned": ({all_cpus[-1]}, set(all_cpus[:-1]))}
+    overheads = {layout: [] for layout in layouts}
     for round_ in range(args.rounds):  # rounds interleave the modes, so a slow minute hits all of them
+        for layout, cpus in layouts.items():
+            pin_threads(cpus[0] if cpus else all_cpus)
+            local = percentiles(in_process(args.requests))
+            port = free_port()
+            proc = start(tmp / "kws", port, None, tf_threads, cpus=cpus[0] if cpus else None)
+            try:
+                pin_threads(cpus[1] if cpus else all_cpus)
+                stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+                served = percentiles(latency(stub, req, args.requests))
+            finally:
+                pin_threads(all_cpus)
+                proc.terminate()
+                proc.wait(30)
+            overheads[layout].append((local, served))
+            print(f"round {round_ + 1}, latency {layout}: in-process p50 {local[0]:.2f} ms, served p50 {served[0]:.2f} ms, "
+                  f"overhead p50 {served[0] - local[0]:.2f} ms", flush=True)
         for mode, bf in [("no batching", None), *configs]:
             port = free_port()
             proc = start(tmp / "kws", port, bf, tf_threads)
             try:
                 stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
-                if bf is None and server_latency is None:
-                    server_latency = latency(stub, req, args.requests)
                 server0, client0 = cpu_seconds(proc.pid), cpu_seconds()
                 rps, errors = throughput(stub, req, args.seconds)
                 n = max(rps * args.seconds, 1.0)
@@ -168,8 +201,13 @@ def main(argv=None):
                 proc.terminate()
                 proc.wait(30)
 
-    l50, l99 = percentiles(local)
-    s50, s99 = percentiles(server_latency)
+    latency_rows = []
+    for layout, rounds in overheads.items():
+        (l50, l99), (s50, s99) = np.median([r[0] for r in rounds], axis=0), np.median([r[1] for r in rounds], axis=0)
+        each = ", ".join(f"{sv[0] - lv[0]:.2f}" for lv, sv in rounds)
+        latency_rows.append(f"| {layout} | {l50:.2f} / {l99:.2f} ms | {s50:.2f} / {s99:.2f} ms | "
+                            f"**{s50 - l50:.2f} ms** ({each}) | **{s99 - l99:.2f} ms** |")
+    latency_rows = "\n".join(latency_rows)
     base = [r[0] for r in runs["no batching"]]
     lines = []
     for mode, rs in runs.items():
@@ -190,11 +228,13 @@ Machine: {machine()}; {args.preset} (random weights: latency does not depend on 
 {args.tensorflow_threads} in the server (`--tensorflow_intra_op_parallelism`, `--tensorflow_inter_op_parallelism`) and in
 the in-process baseline alike. {args.rounds} rounds, each running every configuration in turn.
 
-| measure | p50 | p99 |
-|---|---|---|
-| in-process `recognize` signature call | {l50:.2f} ms | {l99:.2f} ms |
-| gRPC Predict through `zoo serve` | {s50:.2f} ms | {s99:.2f} ms |
-| **server overhead** | **{s50 - l50:.2f} ms** | **{s99 - l99:.2f} ms** |
+Latency of one request at a time, {args.requests} per round; medians over rounds. *shared*: client and server
+threads float over all cores as the OS places them; *pinned*: the server and the in-process baseline on the
+last core, the client (this process) on the others, as when the client runs on another machine.
+
+| CPU layout | in-process `recognize` signature call p50 / p99 | gRPC Predict through `zoo serve` p50 / p99 | server overhead p50 (each round) | server overhead p99 |
+|---|---|---|---|---|
+{latency_rows}
 
 | concurrency 16, {args.seconds:.0f} s per round | requests/s, median (each round) | errors | vs no batching, median (each round) | server CPU ms/request | client CPU ms/request |
 |---|---|---|---|---|---|

@@ -215,8 +215,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grpc_max_threads", type=int, default=16,
                    help="threads running unbatched model calls (batched ones run on the batch threads)")
     p.add_argument("--rest_api_timeout_in_ms", type=int, default=30000)
-    p.add_argument("--drain_seconds", type=float, default=30.0, help="SIGTERM grace: answer UNAVAILABLE until clients have been quiet for "
-                   f"{DRAIN_QUIET_S} s (at most half of this), then let in-flight requests finish")
+    p.add_argument("--drain_seconds", type=float, default=30.0,
+                   help=f"SIGTERM grace: answer UNAVAILABLE until clients have been quiet for {DRAIN_QUIET_S} s "
+                   "(at most half of this), then let in-flight requests finish")
     p.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0,
                    help="threads inside one TF op; 0 lets TensorFlow choose (as TF Serving). 1 suits small models "
                         "under concurrent load: requests run in parallel instead of sharing a spinning pool")

@@ -22,7 +22,16 @@ ENUM_OF = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "int8
            "bool": 10, "uint16": 17, "float16": 19, "uint32": 22, "uint64": 23}
 
 
+# Wire byte order of tensor_content, per DataType enum; dtype -> name. Both looked up per request,
+# where numpy's dtype constructors and its .name property cost microseconds each.
+_LITTLE_ENDIAN = {enum: np.dtype(t).newbyteorder("<") for enum, (t, _) in DTYPES.items() if t is not object}
+_NAME_OF = {np.dtype(t): name for name, enum in ENUM_OF.items() for t in [DTYPES[enum][0]] if t is not object}
+
+
 def dtype_name(arr: np.ndarray) -> str:
+    name = _NAME_OF.get(arr.dtype)
+    if name is not None:
+        return name
     return "string" if arr.dtype == object or arr.dtype.kind in "SU" else arr.dtype.name
 
 
@@ -49,13 +58,14 @@ def proto_to_ndarray(proto, name: str, max_elements: int) -> np.ndarray:
             return np.full(shape, values[0], dtype=object)
         raise ServingError("INVALID_ARGUMENT", f"input {name!r}: value count does not match its shape",
                            received=f"{len(values)} strings", expected=f"{n} for shape {list(shape)}")
-    if proto.tensor_content:
-        itemsize = np.dtype(np_dtype).itemsize
-        if len(proto.tensor_content) != n * itemsize:
+    content = proto.tensor_content
+    if content:
+        wire = _LITTLE_ENDIAN[proto.dtype]
+        if len(content) != n * wire.itemsize:
             raise ServingError("INVALID_ARGUMENT", f"input {name!r}: tensor_content size does not match its shape",
-                               received=f"{len(proto.tensor_content)} bytes",
-                               expected=f"{n * itemsize} bytes for {DTYPE_NAMES[proto.dtype]}{list(shape)}")
-        return np.frombuffer(proto.tensor_content, dtype=np.dtype(np_dtype).newbyteorder("<")).reshape(shape)
+                               received=f"{len(content)} bytes",
+                               expected=f"{n * wire.itemsize} bytes for {DTYPE_NAMES[proto.dtype]}{list(shape)}")
+        return np.frombuffer(content, dtype=wire).reshape(shape)
     values = getattr(proto, field)
     if proto.dtype == 19:  # half_val holds the float16 bit patterns
         arr = np.array(values, np.uint16).view(np.float16)
@@ -81,7 +91,7 @@ def ndarray_to_proto(arr, proto) -> None:
     if name == "string":
         proto.string_val.extend(v if isinstance(v, bytes) else str(v).encode() for v in arr.reshape(-1))
     else:
-        proto.tensor_content = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+        proto.tensor_content = np.ascontiguousarray(arr, dtype=_LITTLE_ENDIAN[proto.dtype]).tobytes()
 
 
 # ----------------------------------------------------------------------------- REST JSON
