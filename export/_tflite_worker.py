@@ -75,6 +75,7 @@ def convert(job_dir: str) -> bytes:
     if job["allow_select_tf_ops"]:
         ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
     precision = job["precision"]
+    model = None
     if precision == "float16":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.target_spec.supported_types = [tf.float16]
@@ -83,17 +84,24 @@ def convert(job_dir: str) -> bytes:
     elif precision == "int8":
         data = np.load(os.path.join(job_dir, "representative.npz"))
         names = job["input_names"]
+        if job.get("rolled"):
+            # TF's calibrator segfaults on WHILE loops (rolled RNNs): convert float, calibrate here
+            from export.calibration import calibrate
 
-        def representative():
-            for i in range(len(data[names[0]])):
-                yield {n: data[n][i:i + 1] for n in names}
+            conv.target_spec.supported_ops = ops
+            model = calibrate(conv.convert(), {n: data[n] for n in names})
+        else:
+            def representative():
+                for i in range(len(data[names[0]])):
+                    yield {n: data[n][i:i + 1] for n in names}
 
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = representative
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + ops
-        conv._experimental_calibrate_only = True  # calibrate, then quantize all but the frontend
-    conv.target_spec.supported_ops = ops
-    model = conv.convert()
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = representative
+            ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8] + ops
+            conv._experimental_calibrate_only = True  # calibrate, then quantize all but the frontend
+    if model is None:
+        conv.target_spec.supported_ops = ops
+        model = conv.convert()
     if precision == "int8":
         from tensorflow.lite.python import convert as lite_convert
 

@@ -84,15 +84,19 @@ def export_saved_model_gated(task, output: Path, *, streaming=False, version=1) 
 
 
 def export_tflite_gated(task, output: Path, precision: str, *, streaming=False, representative=None,
-                        eval_waves=None, eval_labels=None, per_channel=True, keep_names=False) -> Path:
+                        eval_waves=None, eval_labels=None, per_channel=True, keep_names=False,
+                        unroll=False) -> Path:
     from export import parity, tflite
     from export.saved_model import endpoint_schema
 
     stem = f"{task.name}{'_stream' if streaming else ''}_{precision}"
     if precision == "int8" and not per_channel:
         stem += "_per_tensor"
+    unroll = unroll and tflite.has_rolled_rnn(task) and not streaming  # streaming is always unrolled
+    if unroll:
+        stem += "_unrolled"
     content = tflite.convert(task, precision, representative=representative, streaming=streaming,
-                             per_channel=per_channel)
+                             per_channel=per_channel, unroll=unroll)
     if not keep_names:  # the gates judge the bytes that are written
         content = tflite.strip_debug_names(content)
     probes = parity.probe_waveforms(task)
@@ -125,6 +129,7 @@ def export_tflite_gated(task, output: Path, precision: str, *, streaming=False, 
     schema = endpoint_schema(task, None)
     meta = {"format": "tflite", "precision": precision, "streaming": streaming, "preset": task.name,
             "int8_scales": ("per_channel" if per_channel else "per_tensor") if precision == "int8" else None,
+            "recurrences": ("unrolled" if unroll or streaming else "rolled") if tflite.has_rolled_rnn(task) else None,
             "sample_rate": task.sample_rate, "labels": list(task.labels), "signature": "serve",
             "inputs": ["audio + state (see export/streaming.py)"] if streaming else
             [{"name": "waveform", "dtype": "float32", "shape": [1, task.clip_samples]}],
@@ -136,7 +141,7 @@ def export_tflite_gated(task, output: Path, precision: str, *, streaming=False, 
 
 def export_command(preset, format, precision, streaming, output, weights=None, *, manifest=None,
                    data_root="data", scale="full", version=1, eval_limit=None, per_channel=True,
-                   keep_names=False) -> int:
+                   keep_names=False, unroll=False) -> int:
     """Export `preset` (hub weights, or the `weights` file) after its gates pass; 0 on success.
 
     Raises zoo.errors.ExportError when the artifact fails a gate (nothing is written but the
@@ -149,6 +154,9 @@ def export_command(preset, format, precision, streaming, output, weights=None, *
     if not per_channel and precision != "int8":
         raise ExportError("per-tensor scales apply to int8 only", received=f"--precision {precision}",
                           expected="--precision int8 with --per-tensor", fix="drop --per-tensor")
+    if unroll and format != "tflite":
+        raise ExportError("--unroll applies to TFLite models", received=f"--format {format}",
+                          expected="--format tflite --unroll", fix="drop --unroll")
     if format == "saved_model" and precision not in (None, "float32"):
         raise ExportError("SavedModels are exported in float32", received=precision, expected="float32",
                           fix="use --format tflite for float16 / dynamic / int8")
@@ -168,6 +176,6 @@ def export_command(preset, format, precision, streaming, output, weights=None, *
             rep, waves, labels = _eval_data(task, precision, manifest, data_root, scale, eval_limit)
         path = export_tflite_gated(task, output, precision, streaming=streaming, representative=rep,
                                    eval_waves=waves, eval_labels=labels, per_channel=per_channel,
-                                   keep_names=keep_names)
+                                   keep_names=keep_names, unroll=unroll)
     print(f"exported {preset} -> {path} (parity gates passed)", file=sys.stdout)
     return 0

@@ -3,8 +3,11 @@
 Path: Task -> keras.export.ExportArchive SavedModel with one "serve" endpoint at fixed batch-1
 shapes -> tf.lite.TFLiteConverter.from_saved_model in a subprocess (a converter crash becomes an
 ExportError, not a dead process). Measured on TF 2.21 (DESIGN.md 5):
-- RNN backbones are rebuilt with unroll=True (same weights): int8 PTQ of a rolled Keras 3 RNN
-  crashes the converter, and fixed unrolled steps need no WHILE loop on a device.
+- Whole-clip RNNs stay rolled (one WHILE loop per recurrence): an unrolled graph costs a few ops
+  per gate per step, and at int8 its structure outweighs the weights (trained CRNN: float32 327 ->
+  241 KB rolled; int8 284 KB unrolled). TF's int8 calibrator segfaults on WHILE loops, so rolled
+  models are calibrated by export.calibration. Streaming variants run one hop per call: their
+  recurrences are rebuilt with unroll=True (same weights; no loop left).
 - int8 keeps the spectral frontend in float: the model is calibrated, then quantized with every op
   in the frontend's name scope denylisted (mlir_quantize denylisted_nodes), so STFT/RFFT2D, the mel
   matmul and the log stay float32 and the body (convs, RNN, dense) runs int8. Quantizing the
@@ -43,10 +46,13 @@ SIGNATURE = "serve"
 FRONTEND_FRAMES_PER_CHUNK = 16
 
 
-def tflite_ready(task):
+def has_rolled_rnn(task) -> bool:
+    return task.backbone.get_config().get("unroll", True) is False
+
+
+def unrolled(task):
     """The task itself, or a clone with unrolled recurrences (same weights) when it has RNNs."""
-    config = task.backbone.get_config()
-    if config.get("unroll", True):
+    if not has_rolled_rnn(task):
         return task
     full = task.get_config()
     full["backbone"]["config"]["unroll"] = True
@@ -147,6 +153,7 @@ def _write_job_traced(task, job, precision, representative, streaming, allow_sel
         json.dump({"precision": precision, "allow_select_tf_ops": bool(allow_select_tf_ops),
                    "frontend_scope": task.frontend.name, "input_names": names,
                    "float_outputs": list(streamer.float_states) if streaming else [],
+                   "rolled": has_rolled_rnn(task),
                    "per_channel": bool(per_channel)}, f)
 
 
@@ -173,27 +180,31 @@ def run_converter_job(job: Path, what: str, timeout_s: float, fix: str) -> bytes
 
 
 def convert(task, precision: str = "float32", *, representative=None, streaming: bool = False,
-            allow_select_tf_ops: bool = False, timeout_s: float = 900.0, per_channel: bool = True) -> bytes:
+            allow_select_tf_ops: bool = False, timeout_s: float = 900.0, per_channel: bool = True,
+            unroll: bool = False) -> bytes:
     """Convert `task` to a .tflite flatbuffer (batch 1, fixed shapes, signature "serve").
 
     Whole-clip models take `waveform` f32[1, clip_samples] and return `scores`; streaming models
     (streaming=True) take `audio` f32[1, hop] plus the state tensors of export.streaming and return
     `scores`, `label_ids` and the next state under the same names. per_channel (int8 only):
     per-channel weight scales (default; most accurate) or one scale per tensor (smaller file:
-    no per-channel scale/zero-point tables; the accuracy gate judges the loss).
+    no per-channel scale/zero-point tables; the accuracy gate judges the loss). unroll: RNNs as
+    fixed steps instead of WHILE loops (larger; faster for some models, e.g. the bidirectional
+    Att-RNN: docs/benchmarks.md, export-kws); streaming models are always unrolled.
     """
     if precision not in PRECISIONS:
         raise ExportError("unknown TFLite precision", received=precision, expected=" | ".join(PRECISIONS))
     if allow_select_tf_ops:
         warnings.warn("allow_select_tf_ops=True: the model may contain Select-TF (Flex) ops, which "
                       "ai-edge-litert and microcontroller runtimes cannot run", stacklevel=2)
-    task = tflite_ready(task)
+    if streaming or unroll:
+        task = unrolled(task)
     with tempfile.TemporaryDirectory(prefix="zoo-tflite-") as tmp:
         job = Path(tmp)
         _write_job(task, job, precision, representative, streaming, allow_select_tf_ops, per_channel)
         content = run_converter_job(job, f"{task.name} to {precision}", timeout_s,
-                                    fix="for RNNs use unroll=True; try another precision, or allow_select_tf_ops=True "
-                                        "for ops without a TFLite builtin")
+                                    fix="try another precision, or allow_select_tf_ops=True for ops without a TFLite "
+                                        "builtin")
     content = merge_duplicate_constants(content)
     flex = [op for op in model_ops(content) if op.startswith("Flex")]
     if flex and not allow_select_tf_ops:
@@ -311,17 +322,25 @@ def merge_duplicate_constants(content: bytes) -> bytes:
 
 
 def memory_report(content: bytes) -> dict:
-    """File size and activation memory of the main subgraph: `activation_sum` (every non-constant
-    tensor), `activation_peak` (largest set of simultaneously live tensors in execution order: what
-    an ideal arena planner needs; real arenas add alignment and fragmentation)."""
+    """File size and activation memory: `activation_sum` (every non-constant tensor), `activation_peak`
+    (largest set of simultaneously live tensors in execution order: what an ideal arena planner
+    needs; real arenas add alignment and fragmentation). Subgraphs (a rolled RNN's WHILE cond and
+    body) have arenas of their own, allocated beside the main one: their peaks are added."""
     model = _flatbuffer(content)
-    sg = model.subgraphs[0]
+    totals = {"file_bytes": len(content), "constant_bytes": 0, "activation_sum": 0, "activation_peak": 0}
+    for sg in model.subgraphs:
+        for key, value in _subgraph_memory(model, sg).items():
+            totals[key] += value
+    return totals
+
+
+def _subgraph_memory(model, sg) -> dict:
     const = {i for i, t in enumerate(sg.tensors) if t.buffer and model.buffers[t.buffer].data is not None
              and len(model.buffers[t.buffer].data)}
 
     def size(i):
         t = sg.tensors[i]
-        n = int(np.prod(t.shape)) if t.shape is not None and len(t.shape) else 1
+        n = int(np.prod([max(int(d), 1) for d in t.shape])) if t.shape is not None and len(t.shape) else 1
         return n * _DTYPE_BYTES.get(t.type, 4)
 
     ops = sg.operators or []
@@ -340,9 +359,8 @@ def memory_report(content: bytes) -> dict:
     peak = 0
     for k in range(-1, len(ops)):
         peak = max(peak, sum(size(i) for i in live if first[i] <= k <= last.get(i, first[i])))
-    weights = sum(size(i) for i in const)
-    return {"file_bytes": len(content), "constant_bytes": weights,
-            "activation_sum": sum(size(i) for i in live), "activation_peak": peak}
+    return {"constant_bytes": sum(size(i) for i in const), "activation_sum": sum(size(i) for i in live),
+            "activation_peak": peak}
 
 
 def interpreter(content: bytes, num_threads: int = 1, xnnpack: bool = True):

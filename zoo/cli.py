@@ -231,7 +231,7 @@ def cmd_export(args):
     return export_command(args.preset, args.format, args.precision, args.streaming, args.output,
                           weights=args.weights, data_root=args.data_root, scale=args.scale,
                           version=args.model_version, per_channel=not args.per_tensor,
-                          keep_names=args.keep_names)
+                          keep_names=args.keep_names, unroll=args.unroll)
 
 
 def cmd_pull(args):
@@ -321,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="int8: one scale per weight tensor (smaller file; the accuracy gate judges the loss)")
     p.add_argument("--keep-names", action="store_true",
                    help="TFLite: keep internal tensor names (debugging; 2-3x larger unrolled RNNs)")
+    p.add_argument("--unroll", action="store_true",
+                   help="TFLite, RNN presets: fixed steps instead of WHILE loops (larger file; faster for some "
+                        "models; docs/deployment.md)")
     p.add_argument("--output", required=True)
     p.add_argument("--weights", help="weights file instead of the hub's")
     p.add_argument("--model-version", type=int, default=1, help="SavedModel version folder")

@@ -85,8 +85,8 @@ def test_converter_crash_becomes_export_error(dscnn_task, monkeypatch):
         tflite.convert(dscnn_task, "float32")
 
 
-def test_rnn_is_unrolled_for_tflite(crnn_task):
-    ready = tflite.tflite_ready(crnn_task)
+def test_rnn_is_unrolled_for_streaming(crnn_task):
+    ready = tflite.unrolled(crnn_task)
     assert ready is not crnn_task and ready.backbone.unroll
     x = parity.probe_waveforms(crnn_task, n=2)
     np.testing.assert_allclose(ready(x).numpy(), crnn_task(x).numpy(), atol=1e-6)
@@ -157,3 +157,58 @@ def test_merging_duplicate_constants_is_lossless(dscnn_task, dscnn_int8):
     expected = tflite.Runner(dscnn_int8).scores(x)
     np.testing.assert_array_equal(tflite.Runner(duplicated).scores(x), expected)
     np.testing.assert_array_equal(tflite.Runner(merged).scores(x), expected)
+
+
+def _float_tflite(model, input_shape, tmp_path) -> bytes:
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.add_endpoint("serve", lambda x: {"y": model(x)}, input_signature=[tf.TensorSpec(input_shape, tf.float32)])
+    archive.write_out(str(tmp_path / "sm"), verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "sm"), signature_keys=["serve"])
+    return converter.convert()
+
+
+def test_calibration_reads_every_loop_step(tmp_path):
+    """A rolled RNN's body runs once per step; its ranges must cover every step, not the last one.
+    h_t = relu(x_t @ W) with no recurrence: h_0 = (10, 0, 0), every later h_t = 0, so only a
+    step-by-step replay sees the state reach 10."""
+    import keras
+
+    from export.calibration import calibrate, has_control_flow
+
+    inputs = keras.Input((6, 2), batch_size=1)
+    rnn = keras.layers.SimpleRNN(3, activation="relu")
+    model = keras.Model(inputs, rnn(inputs))
+    rnn.set_weights([np.eye(2, 3, dtype=np.float32), np.zeros((3, 3), np.float32), np.zeros(3, np.float32)])
+    content = _float_tflite(model, [1, 6, 2], tmp_path)
+    assert has_control_flow(content)
+    x = np.zeros((4, 6, 2), np.float32)
+    x[:, 0, 0] = 10.0
+    x[:, 1:, 1] = -1.0
+    calibrated = tflite._flatbuffer(calibrate(content, {"x": x}))
+    body = calibrated.subgraphs[2]
+    states = [body.tensors[i].quantization for i in body.outputs if list(body.tensors[i].shape) == [1, 3]]
+    assert len(states) == 1 and states[0].max == [pytest.approx(10.0)] and states[0].min == [0.0]
+    for sg in calibrated.subgraphs:  # every recorded range is ordered
+        for t in sg.tensors:
+            if t.quantization is not None and t.quantization.min is not None:
+                assert t.quantization.min[0] <= t.quantization.max[0]
+
+
+def test_rolled_rnn_int8_keeps_its_loops_and_quantizes_them(crnn_task):
+    """Whole-clip RNNs stay WHILE loops (smaller than unrolled); int8 runs inside the loop body."""
+    x = parity.probe_waveforms(crnn_task, n=16, seed=5)
+    f32 = tflite.convert(crnn_task, "float32")
+    int8 = tflite.convert(crnn_task, "int8", representative=x)
+    unrolled = tflite.convert(crnn_task, "float32", unroll=True)
+    assert "WHILE" in tflite.model_ops(f32) and "WHILE" in tflite.model_ops(int8)
+    assert "WHILE" not in tflite.model_ops(unrolled) and len(f32) < len(unrolled)
+    model = tflite._flatbuffer(int8)
+    assert sum(t.type == 9 for t in model.subgraphs[2].tensors) >= 10  # TensorType.INT8 inside the loop
+    main_peak = tflite._subgraph_memory(model, model.subgraphs[0])["activation_peak"]
+    assert tflite.memory_report(int8)["activation_peak"] > main_peak  # the loop bodies' arenas count too
+    assert parity.keras_vs_tflite(crnn_task, f32, x).passed
+    agree = np.mean(tflite.Runner(int8).scores(x).argmax(1) == crnn_task(x).numpy().argmax(1))
+    assert agree >= 0.75
