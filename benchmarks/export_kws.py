@@ -81,12 +81,16 @@ def bench_preset(name, manifest, args):
         med, p99 = latency(lambda: fn(waveform=x1t, waveform_length=length), args.runs)
         rows.append(dict(artifact="SavedModel recognize", bytes=dir_bytes(path), median=med, p99=p99,
                          accuracy=acc(sm_scores)))
-    for precision, per_channel in (("float32", True), ("int8", True), ("int8", False)):
-        content = tflite.strip_debug_names(tflite.convert(task, precision, representative=rep, per_channel=per_channel))
+    variants = [("float32", True, False), ("int8", True, False), ("int8", False, False)]
+    if tflite.has_rolled_rnn(task):  # RNNs: WHILE loops by default; `zoo export --unroll` trades size for speed
+        variants += [("float32", True, True), ("int8", True, True)]
+    for precision, per_channel, unroll in variants:
+        content = tflite.strip_debug_names(tflite.convert(task, precision, representative=rep, per_channel=per_channel,
+                                                          unroll=unroll))
         runner = tflite.Runner(content, num_threads=1)
         med, p99 = latency(lambda: runner(waveform=x1), args.runs)
         mem = tflite.memory_report(content)
-        label = f"TFLite {precision}" + ("" if per_channel else " per-tensor")
+        label = f"TFLite {precision}" + ("" if per_channel else " per-tensor") + (" unrolled" if unroll else "")
         rows.append(dict(artifact=label, bytes=len(content), median=med, p99=p99,
                          accuracy=acc(runner.scores(waves)), activations=mem["activation_peak"]))
     streamer = make_streamer(task)
@@ -171,7 +175,7 @@ def main(argv=None):
         f"over {args.runs} runs; TFLite via ai-edge-litert (XNNPACK, 1 thread); int8 keeps the log-mel frontend "
         "in float (its mel filterbank stored as band blocks; a whole clip is transformed in pieces of at most "
         f"{tflite.FRONTEND_FRAMES_PER_CHUNK} frames, export.tflite.frame_chunking); streaming int8 keeps the sample buffer and feature ring in float; internal tensor names stripped as `zoo export` does; int8 uses per-channel weight scales, \"per-tensor\" "
-        "one scale per tensor (`zoo export --per-tensor`). Peak activations = largest set of simultaneously live tensors (export.tflite.memory_report). "
+        "one scale per tensor (`zoo export --per-tensor`); RNN presets keep their recurrences as WHILE loops (int8 calibrated by export.calibration), \"unrolled\" as fixed steps (`zoo export --unroll`). Peak activations = largest set of simultaneously live tensors, loop subgraphs' arenas added (export.tflite.memory_report). "
         "Reproduce: `python benchmarks/export_kws.py`." + (" RANDOM WEIGHTS (smoke run)." if args.random_weights
                                                             else ""),
         "",
