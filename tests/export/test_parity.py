@@ -59,6 +59,8 @@ def test_export_command_writes_gated_artifacts(dscnn_task, tmp_path):
     assert not (out / ".staging").exists()
     with pytest.raises(ExportError, match="float32"):
         cli.export_command(DSCNN, "saved_model", "int8", False, out, weights=str(weights))
+    with pytest.raises(ExportError, match="--unroll applies to TFLite"):
+        cli.export_command(DSCNN, "saved_model", "float32", False, out, weights=str(weights), unroll=True)
 
 
 def test_export_command_refuses_failing_artifact(dscnn_task, tmp_path, monkeypatch):
