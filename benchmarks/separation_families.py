@@ -34,6 +34,19 @@ def _summary(runs: Path, preset: str):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _training_cost(s: dict) -> str:
+    """Minutes (and crops) of CPU training; a fine-tune counts the run it started from too."""
+    before = s.get("continued_from") or {}
+    minutes = s["train_minutes"] + (before.get("train_minutes") or 0)
+    text = f"{minutes:.1f} min" + (f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)"
+                                   if before.get("train_minutes") else "")
+    if "train_examples_seen" in s:
+        seen = s["train_examples_seen"]
+        text += (f", {before['train_examples_seen'] + seen:,} crops" if before.get("train_examples_seen") else
+                 f", {seen:,} crops" + (" in the fine-tune" if before else ""))
+    return text
+
+
 def separation_table(runs: Path) -> list[str]:
     lines = ["| model | SI-SDRi (dB) | SDRi (dB) | SDR | SIR | SAR | params | training (CPU) | latency |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -45,8 +58,7 @@ def separation_table(runs: Path) -> list[str]:
         t = s["test"]
         oracle = oracle or t
         lines.append(f"| {preset} | {t['si_sdri']:.2f} | {t['sdri']:.2f} | {t['sdr']:.2f} | {t['sir']:.2f} | "
-                     f"{t['sar']:.2f} | {s['params']:,} | {s['train_minutes']:.1f} min, {s['train_examples_seen']:,} "
-                     f"crops | {s['algorithmic_latency_ms']:.0f} ms |")
+                     f"{t['sar']:.2f} | {s['params']:,} | {_training_cost(s)} | {s['algorithmic_latency_ms']:.0f} ms |")
     if oracle:
         for name in ORACLES:
             key = f"oracle_{name}_si_sdri"
@@ -64,13 +76,9 @@ def enhancement_table(runs: Path) -> list[str]:
         if s is None:
             continue
         t = s["test"]
-        before = s.get("continued_from") or {}  # a fine-tune: count the run it started from too
-        minutes = s["train_minutes"] + (before.get("train_minutes") or 0)
-        how = f"{minutes:.1f} min" + (f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)"
-                                      if before.get("train_minutes") else "")
         lines.append(f"| {preset} | {t['pesq_input']:.2f} -> {t['pesq']:.2f} | {t['stoi_input']:.3f} -> "
                      f"{t['stoi']:.3f} | {t['si_sdr_input']:.1f} -> {t['si_sdr']:.1f} | {s['params']:,} | "
-                     f"{how} | {s['algorithmic_latency_ms']:.0f} ms |")
+                     f"{_training_cost(s)} | {s['algorithmic_latency_ms']:.0f} ms |")
     return lines
 
 

@@ -45,12 +45,12 @@ def time_budget(minutes: float):
 
 def continued_from(init_weights, keys) -> dict:
     """What a run that starts from `init_weights` continues: the weights' path and `keys` of the
-    summary.json beside them, with train_minutes and updates summed over a chain of continuations
-    (so published costs count the whole training)."""
+    summary.json beside them, with train_minutes, updates and train_examples_seen summed over a chain
+    of continuations (so published costs count the whole training)."""
     previous = Path(init_weights).parent / "summary.json"
     summary = json.loads(previous.read_text()) if previous.is_file() else {}
     earlier = summary.get("continued_from") or {}
-    for key in ("train_minutes", "updates"):
+    for key in ("train_minutes", "updates", "train_examples_seen"):
         if earlier.get(key) is not None and summary.get(key) is not None:
             summary[key] = round(summary[key] + earlier[key], 2)
     return {"weights": str(init_weights), **{k: summary.get(k) for k in keys}}

@@ -228,7 +228,7 @@ def finish_run(task, exp, preset, root, split, run_dir) -> dict:
         "algorithmic_latency_ms": task.algorithmic_latency_ms,
     }
     if exp.init_weights:  # a fine-tune: record where it started, so tables can carry the whole cost
-        summary["continued_from"] = continued_from(exp.init_weights, ("train_minutes", "test"))
+        summary["continued_from"] = continued_from(exp.init_weights, ("train_minutes", "train_examples_seen", "test"))
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return summary

@@ -39,7 +39,8 @@ def test_fine_tune_starts_from_init_weights(tmp_path):
     init = tmp_path / "start" / WEIGHTS_FILE
     init.parent.mkdir()
     start.save_weights(str(init))
-    (init.parent / "summary.json").write_text(json.dumps({"train_minutes": 12.5, "test": {"pesq": 1.5}}))
+    (init.parent / "summary.json").write_text(json.dumps({"train_minutes": 12.5, "train_examples_seen": 800,
+                                                          "test": {"pesq": 1.5}}))
 
     overrides = {"data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "runs"), "init_weights": str(init),
                  "learning_rate": 0.0, "steps_per_epoch": 1, "epochs": 1, "batch_size": 2, "crop_seconds": 1.0,
@@ -50,7 +51,8 @@ def test_fine_tune_starts_from_init_weights(tmp_path):
     trained.load_weights(str(tmp_path / "runs" / PRESET / WEIGHTS_FILE))
     for a, b in zip(trained.get_weights(), start.get_weights()):
         np.testing.assert_array_equal(a, b)  # learning rate 0: the run ends where it started
-    assert summary["continued_from"] == {"weights": str(init), "train_minutes": 12.5, "test": {"pesq": 1.5}}
+    assert summary["continued_from"] == {"weights": str(init), "train_minutes": 12.5, "train_examples_seen": 800,
+                                         "test": {"pesq": 1.5}}
     assert {"pesq", "stoi", "si_sdr"} <= set(summary["test"])
 
 
@@ -59,9 +61,12 @@ def test_continued_from_sums_the_cost_of_a_chain(tmp_path):
 
     run = tmp_path / "second"
     run.mkdir()
-    (run / "summary.json").write_text(json.dumps({"train_minutes": 30.0, "updates": 300, "test": {"si_sdr": 9.0},
-                                                  "continued_from": {"train_minutes": 50.5, "updates": 500}}))
-    assert continued_from(run / "model.weights.h5", ("train_minutes", "updates", "test")) == {
-        "weights": str(run / "model.weights.h5"), "train_minutes": 80.5, "updates": 800, "test": {"si_sdr": 9.0}}
+    (run / "summary.json").write_text(json.dumps({"train_minutes": 30.0, "updates": 300, "train_examples_seen": 2400,
+                                                  "test": {"si_sdr": 9.0},
+                                                  "continued_from": {"train_minutes": 50.5, "updates": 500,
+                                                                     "train_examples_seen": 4000}}))
+    assert continued_from(run / "model.weights.h5", ("train_minutes", "updates", "train_examples_seen", "test")) == {
+        "weights": str(run / "model.weights.h5"), "train_minutes": 80.5, "updates": 800, "train_examples_seen": 6400,
+        "test": {"si_sdr": 9.0}}
     assert continued_from(tmp_path / "none" / "w.h5", ("train_minutes",)) == {
         "weights": str(tmp_path / "none" / "w.h5"), "train_minutes": None}
