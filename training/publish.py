@@ -26,8 +26,8 @@ _METRIC_KEYS = {
     "SpeechRecognizer": ("test_wer_greedy", "test_wer_beam", "test_cer_greedy", "test_cer_beam", "beam_width",
                          "validation_wer_greedy", "test_utterances", "train_minutes", "epochs_run", "updates", "params",
                          "machine"),
-    "SourceSeparator": ("test", "algorithmic_latency_ms", "best_val_loss", "train_minutes", "epochs_run", "params",
-                        "machine"),
+    "SourceSeparator": ("test", "algorithmic_latency_ms", "best_val_loss", "train_minutes", "epochs_run",
+                        "train_examples_seen", "params", "machine"),
     "TextToSpeech": ("test", "intelligibility", "best_val_loss", "train_minutes", "epochs_run", "params", "machine"),
 }
 
@@ -37,10 +37,12 @@ def _metrics(summary: dict, task_class: str) -> dict:
     before = summary.get("continued_from")
     if before:  # a run continued from earlier weights: publish the whole training's cost
         metrics["train_minutes"] = round(metrics["train_minutes"] + (before.get("train_minutes") or 0), 2)
-        if "updates" in metrics:
-            total = metrics["updates"] + (before.get("updates") or 0)
-            metrics["epochs_run"] = round(metrics["epochs_run"] * total / max(metrics["updates"], 1), 2)
-            metrics["updates"] = total
+        for count in ("updates", "train_examples_seen"):  # whichever the run records; epochs scale with it
+            if count in metrics and before.get(count):
+                total = metrics[count] + before[count]
+                metrics["epochs_run"] = round(metrics["epochs_run"] * total / max(metrics[count], 1), 2)
+                metrics[count] = total
+                break
     return metrics
 
 
