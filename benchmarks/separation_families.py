@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report import machine, write_section  # noqa: E402
+from training.recipe import whole_training  # noqa: E402
 
 TWO_SPEAKER = ["sep_convtasnet_small_2spk", "sep_convtasnet_causal_2spk", "sep_blstm_psm_2spk"]
 ENHANCEMENT = ["enh_dtln_16k", "enh_dtln_hearing_16k"]
@@ -35,15 +36,13 @@ def _summary(runs: Path, preset: str):
 
 
 def _training_cost(s: dict) -> str:
-    """Minutes (and crops) of CPU training; a fine-tune counts the run it started from too."""
-    before = s.get("continued_from") or {}
-    minutes = s["train_minutes"] + (before.get("train_minutes") or 0)
-    text = f"{minutes:.1f} min" + (f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)"
-                                   if before.get("train_minutes") else "")
-    if "train_examples_seen" in s:
-        seen = s["train_examples_seen"]
-        text += (f", {before['train_examples_seen'] + seen:,} crops" if before.get("train_examples_seen") else
-                 f", {seen:,} crops" + (" in the fine-tune" if before else ""))
+    """Minutes (and crops) of CPU training; a fine-tune counts the runs it started from too."""
+    before, whole = s.get("continued_from") or {}, whole_training(s)
+    text = f"{whole['train_minutes']:.1f} min" + (
+        f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)" if before.get("train_minutes") else "")
+    if "train_examples_seen" in whole:
+        text += f", {whole['train_examples_seen']:,} crops" + (
+            " in the fine-tune" if before and not before.get("train_examples_seen") else "")
     return text
 
 

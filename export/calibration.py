@@ -54,12 +54,6 @@ def _while_loops(model):
     return found
 
 
-def has_control_flow(content: bytes) -> bool:
-    from export.tflite import _flatbuffer
-
-    return bool(_while_loops(_flatbuffer(content)))
-
-
 class _Ranges:
     def __init__(self):
         self.low, self.high = {}, {}

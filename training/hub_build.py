@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from training.recipe import whole_training
 from zoo.presets import get_preset, read_hub_index
 
 
@@ -71,11 +72,8 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
     entry = read_hub_index(Path(hub) if hub else None).get(preset_name, {})
     summary_path = Path(run_dir) / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    published = entry.get("metrics", {})
-    metrics = {**published, **{k: v for k, v in summary.items() if k not in ("preset", "continued_from")}}
-    if summary.get("continued_from"):  # a fine-tune: the index carries the whole training's cost
-        metrics.update({k: published[k] for k in ("train_minutes", "epochs_run", "updates", "train_examples_seen")
-                        if k in published})
+    metrics = {**entry.get("metrics", {}), **{k: v for k, v in summary.items() if k not in ("preset", "continued_from")},
+               **whole_training(summary)}  # a fine-tune counts the runs before it
     files = entry.get("files", {})
     backbone = preset.backbone
     lines = [

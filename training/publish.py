@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from training.recipe import whole_training
 from zoo.presets import WEIGHTS_FILE, hub_dir, sha256_file
 
 
@@ -34,15 +35,8 @@ _METRIC_KEYS = {
 
 def _metrics(summary: dict, task_class: str) -> dict:
     metrics = {k: summary[k] for k in _METRIC_KEYS[task_class] if k in summary}
-    before = summary.get("continued_from")
-    if before:  # a run continued from earlier weights: publish the whole training's cost
-        metrics["train_minutes"] = round(metrics["train_minutes"] + (before.get("train_minutes") or 0), 2)
-        for count in ("updates", "train_examples_seen"):  # whichever the run records; epochs scale with it
-            if count in metrics and before.get(count):
-                total = metrics[count] + before[count]
-                metrics["epochs_run"] = round(metrics["epochs_run"] * total / max(metrics[count], 1), 2)
-                metrics[count] = total
-                break
+    # a run continued from earlier weights: publish the whole training's cost
+    metrics.update({k: v for k, v in whole_training(summary).items() if k in metrics})
     return metrics
 
 

@@ -50,10 +50,26 @@ def continued_from(init_weights, keys) -> dict:
     previous = Path(init_weights).parent / "summary.json"
     summary = json.loads(previous.read_text()) if previous.is_file() else {}
     earlier = summary.get("continued_from") or {}
-    for key in ("train_minutes", "updates", "train_examples_seen"):
-        if earlier.get(key) is not None and summary.get(key) is not None:
-            summary[key] = round(summary[key] + earlier[key], 2)
+    summary.update(whole_training(summary) if earlier else {})
     return {"weights": str(init_weights), **{k: summary.get(k) for k in keys}}
+
+
+COST_KEYS = ("train_minutes", "updates", "train_examples_seen")
+
+
+def whole_training(summary: dict) -> dict:
+    """The cost keys a run records, with a fine-tune's earlier runs added (its `continued_from`,
+    itself summed over the chain) and epochs_run scaled to match: what tables and cards publish."""
+    before = summary.get("continued_from") or {}
+    out = {k: summary[k] for k in (*COST_KEYS, "epochs_run") if summary.get(k) is not None}
+    for key in COST_KEYS:
+        if key in out and before.get(key):
+            out[key] = round(out[key] + before[key], 2)
+    for count in ("updates", "train_examples_seen"):  # epochs scale with whichever count the run records
+        if "epochs_run" in out and count in out and before.get(count):
+            out["epochs_run"] = round(summary["epochs_run"] * out[count] / max(summary[count], 1), 2)
+            break
+    return out
 
 
 def run_record(run_dir: Path, task) -> dict:

@@ -70,3 +70,15 @@ def test_continued_from_sums_the_cost_of_a_chain(tmp_path):
         "test": {"si_sdr": 9.0}}
     assert continued_from(tmp_path / "none" / "w.h5", ("train_minutes",)) == {
         "weights": str(tmp_path / "none" / "w.h5"), "train_minutes": None}
+
+
+def test_whole_training_adds_the_runs_a_fine_tune_started_from():
+    from training.publish import _metrics
+    from training.recipe import whole_training
+
+    summary = {"train_minutes": 20.0, "train_examples_seen": 2000, "epochs_run": 10, "test": {"si_sdri": 7.0},
+               "continued_from": {"train_minutes": 80.0, "train_examples_seen": 6000}}
+    assert whole_training(summary) == {"train_minutes": 100.0, "train_examples_seen": 8000, "epochs_run": 40.0}
+    published = _metrics(summary, "SourceSeparator")
+    assert published["train_minutes"] == 100.0 and published["epochs_run"] == 40.0 and published["test"] == {"si_sdri": 7.0}
+    assert whole_training({"train_minutes": 5.0, "epochs_run": 3}) == {"train_minutes": 5.0, "epochs_run": 3}
