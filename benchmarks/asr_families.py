@@ -33,15 +33,12 @@ def decoder_name(p) -> str:
 
 
 def table(rows) -> str:
+    from training.recipe import whole_training
     from training.reports import markdown_table
 
     body = []
     for p, s in rows:
-        before = s.get("continued_from") or {}
-        if before:  # a run continued from earlier weights: report the whole training
-            total = s.get("updates", 0) + (before.get("updates") or 0)
-            s = dict(s, train_minutes=s["train_minutes"] + (before.get("train_minutes") or 0), updates=total,
-                     epochs_run=round(s["epochs_run"] * total / max(s.get("updates", 1), 1), 2))
+        s = {**s, **whole_training(s)}  # a fine-tune reports its whole training
         body.append([p.family, f"`{p.name}`", decoder_name(p), f"{s['params']:,}", f"{s['test_wer_greedy']:.2%}",
                      f"{s['test_wer_beam']:.2%} (w={s['beam_width']})", f"{s['test_cer_greedy']:.2%}",
                      f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s.get("updates", "?"),
@@ -50,12 +47,39 @@ def table(rows) -> str:
                            "test CER greedy", "val WER greedy", "train min", "updates", "epochs"], body)
 
 
+def group_table(rows, data_root) -> str:
+    """Greedy test WER per voice group (espeak-ng dialect or voice), each marked held out or not: which
+    voices and dialects the errors come from. Only runs whose summary records the breakdown."""
+    from training.asr_train import split_rows, voice_group
+    from training.corpora.registry import manifest_path
+    from training.reports import markdown_table
+
+    rows = [(p, s) for p, s in rows if s.get("test_wer_greedy_by_group")]
+    if not rows:
+        return ""
+    manifest = manifest_path("speech-sentences-synth", data_root)
+    seen = {voice_group(r) for r in split_rows(manifest, "train")} if manifest.exists() else set()
+    groups = list(rows[0][1]["test_wer_greedy_by_group"])
+    body = []
+    for g in groups:
+        if g.startswith("espeak-ng:"):
+            kind = "dialect seen, new voices" if g in seen else "dialect held out"
+        else:
+            kind = "voice seen" if g in seen else "voice held out"
+        line = [f"`{g}`", kind, rows[0][1]["test_wer_greedy_by_group"][g]["utterances"]]
+        line += [f"{s['test_wer_greedy_by_group'].get(g, {}).get('wer', float('nan')):.2%}" for _, s in rows]
+        body.append(line)
+    return markdown_table(["test voice group", "in training", "utterances", *[f"`{p.name}`" for p, _ in rows]],
+                          body)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--publish", action="store_true")
     parser.add_argument("--presets", default="")
     parser.add_argument("--runs", default="runs")
+    parser.add_argument("--data_root", default="data")
     parser.add_argument("--budget", type=float, default=None, help="training minutes per preset (default: recipe)")
     parser.add_argument("--note", default="", help="a sentence on the run's conditions, printed under the table")
     args = parser.parse_args(argv)
@@ -95,6 +119,8 @@ def main(argv=None):
         "Reproduce: `python benchmarks/asr_families.py --train`.",
         "",
         table(rows),
+        "",
+        group_table(rows, args.data_root),
         "",
         f"Not trained in this run: {', '.join(untrained)}." if untrained else "",
         args.note,

@@ -41,9 +41,12 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
     """Batches of {"features" f32[B, F0, bins], "feature_frames" i32[B], "labels" i32[B, U],
     "label_length" i32[B], "index" i64[B]} (index: the row in split_rows order).
 
-    augment: None or a dict {noise_prob, snr_min_db, time_mask_param, freq_mask_param} (train only).
+    augment: None or a dict {noise_prob, snr_min_db, time_mask_param, freq_mask_param, freq_warp,
+    tempo_perturb} (train only).
     """
     import tensorflow as tf
+
+    from training.augment import perturb_features
 
     rows = split_rows(manifest_path, split)[:limit]
     base = os.path.dirname(os.path.abspath(os.fspath(manifest_path)))
@@ -92,12 +95,17 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
             wave = wave * tf.random.uniform(tf.shape(power), 0.5, 1.25)[:, None]
             wave = tf.clip_by_value(wave, -1.0, 1.0)
         feats = tf.cast(task.frontend(wave), tf.float32)
+        frames = tf.where(wave_len >= fl, 1 + (wave_len - fl) // fs, 0)
         if augment is not None:
+            warp, tempo = float(augment.get("freq_warp", 0.0)), float(augment.get("tempo_perturb", 0.0))
+            if warp or tempo:
+                rows = tf.shape(feats)[:1]
+                feats, frames = perturb_features(feats, frames, tf.random.uniform(rows, 1.0 - warp, 1.0 + warp),
+                                                 tf.random.uniform(rows, 1.0 - tempo, 1.0 + tempo))
             if augment["time_mask_param"]:
                 feats = stripes(feats, 1, int(augment["time_mask_param"]), 2)
             if augment["freq_mask_param"]:
                 feats = stripes(feats, 2, int(augment["freq_mask_param"]), 2)
-        frames = tf.where(wave_len >= fl, 1 + (wave_len - fl) // fs, 0)
         return {"features": feats, "feature_frames": frames, "labels": labels, "label_length": label_len,
                 "index": index}
 
@@ -153,8 +161,29 @@ def decode_split(task, manifest_path, split, *, beam_width=None, batch_size=32, 
     return refs, greedy, beam
 
 
+def voice_group(row: dict) -> str:
+    """What a WER breakdown groups utterances by: an espeak-ng dialect (its variants pooled, e.g.
+    'espeak-ng:en-029'), otherwise the speaker itself (a flite, festival or piper voice)."""
+    speaker = str(row.get("speaker", "?"))
+    return speaker.split("+")[0] if speaker.startswith("espeak-ng:") else speaker
+
+
+def wer_by_group(rows, refs, hyps) -> dict:
+    """{voice group: {"utterances": n, "wer": WER}} over one split, largest groups first."""
+    from zoo.metrics.asr import wer
+
+    groups = {}
+    for row, ref, hyp in zip(rows, refs, hyps):
+        pair = groups.setdefault(voice_group(row), ([], []))
+        pair[0].append(ref)
+        pair[1].append(hyp)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1][0]), kv[0]))
+    return {g: {"utterances": len(r), "wer": round(wer(r, h), 4)} for g, (r, h) in ordered}
+
+
 def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, out_dir=None, limit=None) -> dict:
-    """WER/CER with in-graph greedy decoding and with the beam search; writes report_<split>.md."""
+    """WER/CER with in-graph greedy decoding and with the beam search, greedy WER per voice group;
+    writes report_<split>.md."""
     from zoo.metrics.asr import cer, wer
 
     start = time.perf_counter()
@@ -164,14 +193,18 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
     if beam is not None:
         metrics.update(wer_beam=wer(refs, beam), cer_beam=cer(refs, beam), beam_width=int(beam_width))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
+    by_group = wer_by_group(split_rows(manifest_path, split)[:limit], refs, greedy)
     if out_dir is not None:
         lines = [f"# {task.name} on {split}", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
+        lines += ["", "## Greedy WER per voice group", "", "| voice group | utterances | WER |", "|---|---|---|"]
+        lines += [f"| {g} | {v['utterances']} | {v['wer']:.2%} |" for g, v in by_group.items()]
         lines += ["", "## First utterances (reference / greedy / beam)", ""]
         for i in range(min(15, len(refs))):
             lines.append(f"- `{refs[i]}` / `{greedy[i]}`" + (f" / `{beam[i]}`" if beam else ""))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         Path(out_dir, f"report_{split}.md").write_text("\n".join(lines) + "\n")
+    metrics["wer_greedy_by_group"] = by_group
     return metrics
 
 
@@ -197,7 +230,8 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         continued = continued_from(init_weights, ("train_minutes", "updates", "test_wer_greedy"))
     augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
-                "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0} if exp.augment else None)
+                "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0,
+                "freq_warp": exp.freq_warp, "tempo_perturb": exp.tempo_perturb} if exp.augment else None)
     num_train = len(split_rows(manifest, "train"))
     # fit() "epochs" are check-ins of CHECK_STEPS updates (validation WER, best weights, budget), so a
     # short budget still keeps its best point; the data pipeline itself repeats endlessly.
@@ -268,6 +302,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         "test_cer_beam": round(test["cer_beam"], 4),
         "beam_width": BEAM_WIDTH,
         "validation_wer_greedy": round(val["wer_greedy"], 4),
+        "test_wer_greedy_by_group": test["wer_greedy_by_group"],
         "test_utterances": test["num_utterances"],
         "train_minutes": round(train_seconds / 60.0, 2),
         "epochs_run": round(len(schedule.history) * steps_per_epoch * exp.batch_size / num_train, 2),

@@ -405,3 +405,55 @@ class Augmenter:
     def __repr__(self):
         return (f"Augmenter({dataclasses.asdict(self.config)}, noise_bank={len(self.noise_bank)} clips, "
                 f"rir_bank={len(self.rir_bank)} RIRs, sample_rate={self.sample_rate})")
+
+
+def _gather_linear(x, pos, axis):
+    """Linear interpolation of x [B, ...] at per-row float positions pos [B, M] along `axis` (1 or 2),
+    clamped to the axis's ends."""
+    size = tf.shape(x)[axis]
+    p = tf.clip_by_value(pos, 0.0, tf.cast(size - 1, tf.float32))
+    lo = tf.floor(p)
+    frac = p - lo
+    lo = tf.cast(lo, tf.int32)
+    hi = tf.minimum(lo + 1, size - 1)
+    a = tf.gather(x, lo, axis=axis, batch_dims=1)
+    b = tf.gather(x, hi, axis=axis, batch_dims=1)
+    frac = frac[:, :, None] if axis == 1 else frac[:, None, :]
+    return a + frac * (b - a)
+
+
+def vtlp_source_bins(warp, bins: int, cutoff: float = 0.8):
+    """Source positions (fractional bins) that each output bin reads under a VTLP warp [B] -> [B, bins].
+
+    Jaitly & Hinton 2013, "Vocal Tract Length Perturbation (VTLP) improves speech recognition":
+    frequency f maps to warp * f up to a boundary, then linearly so that the top bin stays put.
+    Here on the (mel) bin axis, normalised to [0, 1]; the boundary is cutoff * min(warp, 1) / warp.
+    """
+    warp = tf.convert_to_tensor(warp, tf.float32)[:, None]
+    y = tf.linspace(0.0, 1.0, bins)[None, :]
+    x0 = cutoff * tf.minimum(warp, 1.0) / warp
+    below = y / warp
+    above = x0 + (y - warp * x0) * (1.0 - x0) / (1.0 - warp * x0)
+    return tf.where(y <= warp * x0, below, above) * float(bins - 1)
+
+
+def perturb_features(features, frames, warp, tempo):
+    """VTLP frequency warp and tempo change of batched features [B, F, bins] with valid lengths frames [B].
+
+    warp [B]: > 1 moves spectral content up (a shorter vocal tract), 1 leaves it; tempo [B]: > 1 is
+    faster speech (fewer frames), 1 leaves it. Frames are resampled by linear interpolation, so the
+    output has max_b ceil((F - 1) / tempo_b) + 1 frames; rows past a row's new length read its
+    padding. Returns (features, frames) with the new valid lengths.
+    """
+    features = tf.convert_to_tensor(features, tf.float32)
+    bins = features.shape[-1]
+    features = _gather_linear(features, vtlp_source_bins(warp, bins), axis=2)
+    tempo = tf.convert_to_tensor(tempo, tf.float32)
+    size = tf.shape(features)[1]
+    span = tf.cast(size - 1, tf.float32)
+    width = tf.cast(tf.math.ceil(span / tf.reduce_min(tempo)), tf.int32) + 1
+    positions = tf.range(width, dtype=tf.float32)[None, :] * tempo[:, None]
+    out = _gather_linear(features, positions, axis=1)
+    valid = tf.cast(frames, tf.float32)
+    new_frames = tf.where(frames > 0, tf.cast(tf.floor((valid - 1.0) / tempo), tf.int32) + 1, 0)
+    return out, tf.cast(new_frames, frames.dtype)

@@ -34,6 +34,10 @@ class Experiment:
     snr_min_db: float = 0.0  # background noise SNR drawn from [snr_min_db, 25] dB
     time_mask_param: int = 10  # SpecAugment: widest time mask (frames) and frequency mask (bins)
     freq_mask_param: int = 7
+    # Sequence recognisers only (training.asr_train): per-utterance VTLP warp factor and tempo factor,
+    # drawn uniformly from [1 - x, 1 + x] and applied to the features (0 switches them off).
+    freq_warp: float = 0.0
+    tempo_perturb: float = 0.0
     corpus_scale: str = "full"
     resume: bool = True
 

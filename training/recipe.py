@@ -43,12 +43,29 @@ def time_budget(minutes: float):
     return TimeBudget()
 
 
+def _published_metrics(weights: Path) -> dict:
+    """The hub index's metrics of the published preset whose weights file `weights` is (matched by
+    sha256), else {}. Published metrics already count a fine-tune's whole training."""
+    import hashlib
+
+    from zoo.presets import read_hub_index
+
+    if not weights.is_file():
+        return {}
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    for entry in read_hub_index(weights.parent.parent).values():
+        if (entry.get("files") or {}).get(weights.name, {}).get("sha256") == digest:
+            return dict(entry.get("metrics") or {})
+    return {}
+
+
 def continued_from(init_weights, keys) -> dict:
     """What a run that starts from `init_weights` continues: the weights' path and `keys` of the
-    summary.json beside them, with train_minutes, updates and train_examples_seen summed over a chain
-    of continuations (so published costs count the whole training)."""
+    summary.json beside them (or, for weights pulled from the hub, of its index's metrics), with
+    train_minutes, updates and train_examples_seen summed over a chain of continuations (so
+    published costs count the whole training)."""
     previous = Path(init_weights).parent / "summary.json"
-    summary = json.loads(previous.read_text()) if previous.is_file() else {}
+    summary = json.loads(previous.read_text()) if previous.is_file() else _published_metrics(Path(init_weights))
     earlier = summary.get("continued_from") or {}
     summary.update(whole_training(summary) if earlier else {})
     return {"weights": str(init_weights), **{k: summary.get(k) for k in keys}}

@@ -20,3 +20,14 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     history = json.loads((run / "history.json").read_text())
     assert history and all("val_wer" in h for h in history)
     assert summary["test_wer_greedy"] == written["test_wer_greedy"]
+
+
+def test_wer_by_group_pools_espeak_variants_by_dialect():
+    from training.asr_train import voice_group, wer_by_group
+
+    rows = [{"speaker": "espeak-ng:en-029+m1"}, {"speaker": "espeak-ng:en-029+f2"}, {"speaker": "flite:slt"}]
+    assert [voice_group(r) for r in rows] == ["espeak-ng:en-029", "espeak-ng:en-029", "flite:slt"]
+    groups = wer_by_group(rows, ["turn it on", "play music", "stop"], ["turn it on", "play muse", "top"])
+    assert list(groups) == ["espeak-ng:en-029", "flite:slt"]  # largest group first
+    assert groups["espeak-ng:en-029"] == {"utterances": 2, "wer": 0.2}  # 1 error in 5 reference words
+    assert groups["flite:slt"] == {"utterances": 1, "wer": 1.0}

@@ -72,6 +72,26 @@ def test_continued_from_sums_the_cost_of_a_chain(tmp_path):
         "weights": str(tmp_path / "none" / "w.h5"), "train_minutes": None}
 
 
+def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path):
+    """A hub folder has no summary.json: the index entry whose sha256 matches the weights gives the cost."""
+    import hashlib
+
+    from training.recipe import continued_from
+
+    weights = tmp_path / "hub" / "sep_x" / "model.weights.h5"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"published weights")
+    digest = hashlib.sha256(b"published weights").hexdigest()
+    index = {"sep_other": {"files": {"model.weights.h5": {"sha256": "0" * 64}}, "metrics": {"train_minutes": 1.0}},
+             "sep_x": {"files": {"model.weights.h5": {"sha256": digest}},
+                       "metrics": {"train_minutes": 104.6, "train_examples_seen": 68000, "test": {"si_sdri": 7.2}}}}
+    (tmp_path / "hub" / "index.json").write_text(json.dumps(index))
+    assert continued_from(weights, ("train_minutes", "train_examples_seen", "test")) == {
+        "weights": str(weights), "train_minutes": 104.6, "train_examples_seen": 68000, "test": {"si_sdri": 7.2}}
+    weights.write_bytes(b"retrained since")  # no longer the published file: nothing is claimed
+    assert continued_from(weights, ("train_minutes",)) == {"weights": str(weights), "train_minutes": None}
+
+
 def test_whole_training_adds_the_runs_a_fine_tune_started_from():
     from training.publish import _metrics
     from training.recipe import whole_training

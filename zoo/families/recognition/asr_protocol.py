@@ -31,6 +31,9 @@ ASR_AUGMENT = {
     "reverb_prob": 0.1,
     "time_mask_param": 10,
     "freq_mask_param": 6,
+    # Held-out voices and dialects: VTLP (Jaitly & Hinton 2013) and tempo changes of +-10 %.
+    "freq_warp": 0.1,
+    "tempo_perturb": 0.1,
 }
 
 
