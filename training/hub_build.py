@@ -50,8 +50,12 @@ def _limitations(preset) -> list[str]:
     if labels:
         out.append(f"Recognizes only its {len(labels)} labels; words outside them map to "
                    + ("`unknown`." if "unknown" in labels else "the closest label (there is no `unknown` class)."))
-    out.append("Accuracy is measured on one fixed test split; per-class precision and recall are in the "
-               "test report.")
+    if preset.task_class == "SpeechRecognizer":
+        out.append("WER is measured on one fixed test split of voices never heard in training; it differs widely "
+                   "between voices and dialects (the table above), and no language model is used.")
+    else:
+        out.append("Accuracy is measured on one fixed test split; per-class precision and recall are in the "
+                   "test report.")
     return out
 
 
@@ -74,6 +78,7 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     metrics = {**entry.get("metrics", {}), **{k: v for k, v in summary.items() if k not in ("preset", "continued_from")},
                **whole_training(summary)}  # a fine-tune counts the runs before it
+    by_group = metrics.pop("test_wer_greedy_by_group", None)  # a table of its own below
     files = entry.get("files", {})
     backbone = preset.backbone
     lines = [
@@ -102,6 +107,9 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
         "|---|---|",
         *[f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
           for k, v in sorted(_flat(metrics).items()) if isinstance(v, (int, float, str)) and k != "machine"],
+        *(["", "Greedy test WER per voice group (an espeak-ng dialect pools its voices):", "",
+           "| voice group | utterances | WER |", "|---|---:|---:|",
+           *[f"| {g} | {v['utterances']} | {_fmt_pct(v['wer'])} |" for g, v in by_group.items()]] if by_group else []),
         "",
         "## Architecture",
         "",
@@ -115,7 +123,7 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
         "## Data and training recipe",
         "",
         f"- corpus: `{preset.data.get('corpus', '?')}`, protocol `{preset.data.get('protocol', '-')}`",
-        f"- labels ({len(preset.labels or [])}): {', '.join(preset.labels or [])}",
+        *([f"- labels ({len(preset.labels)}): {', '.join(preset.labels)}"] if preset.labels else []),
         f"- training settings: `{json.dumps(preset.training, sort_keys=True)}`",
         f"- reproduce: `{entry.get('recipe', f'zoo train {preset.name}')}`"
         + (f" ({metrics['epochs_run']} epochs, {metrics['train_minutes']} min on {metrics.get('machine', '?')})"
@@ -136,7 +144,9 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
         if name in files:
             lines += ["", f"![{caption}](../../hub/{preset.name}/{name})"]
     if "report_test.md" in files:
-        lines += ["", f"Per-class precision and recall: [report_test.md](../../hub/{preset.name}/report_test.md)."]
+        what = ("WER per voice group and the first transcripts" if preset.task_class == "SpeechRecognizer"
+                else "Per-class precision and recall")
+        lines += ["", f"{what}: [report_test.md](../../hub/{preset.name}/report_test.md)."]
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in _limitations(preset)]
     return "\n".join(lines) + "\n"
 

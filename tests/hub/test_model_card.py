@@ -34,3 +34,21 @@ def test_card_without_published_files_says_how_to_make_them(tmp_path):
     card = path.read_text()
     assert path.name == f"{NAME}.md"
     assert f"run `zoo train {NAME} --publish`" in card and "| test accuracy | not measured |" in card
+
+
+def test_recognizer_card_shows_wer_per_voice_group_and_no_class_labels(tmp_path):
+    name = "asr_deepspeech2_small_synth"
+    write_hub(tmp_path / "hub", {name: {"model.weights.h5": b"w" * 2048, "report_test.md": b"# r\n"}})
+    run = tmp_path / "run"
+    run.mkdir()
+    groups = {"flite:slt": {"utterances": 250, "wer": 0.608}, "espeak-ng:en-029": {"utterances": 240, "wer": 0.45}}
+    (run / "summary.json").write_text(json.dumps({
+        "preset": name, "test_wer_greedy": 0.42, "test_wer_greedy_by_group": groups, "train_minutes": 30.0,
+        "updates": 1000, "epochs_run": 3.0, "params": 1029085, "continued_from": {"train_minutes": 60.0,
+                                                                                     "updates": 2000}}))
+    card = build_model_card(name, run, hub=tmp_path / "hub")
+    assert "| flite:slt | 250 | 60.80 % |" in card and "| espeak-ng:en-029 | 240 | 45.00 % |" in card
+    assert "test_wer_greedy_by_group" not in card and "continued_from" not in card
+    assert "| train_minutes | 90 |" in card and "| updates | 3000 |" in card  # the whole training
+    assert "labels (" not in card and "Per-class" not in card
+    assert "WER per voice group and the first transcripts" in card
