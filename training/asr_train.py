@@ -209,8 +209,9 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
 
 
 def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2, init_weights=None) -> dict:
-    """Train a SpeechRecognizer preset by its recipe; `init_weights` (a run's model.weights.h5) continues
-    from earlier weights instead of a random start (its summary.json beside it is recorded)."""
+    """Train a SpeechRecognizer preset by its recipe; `init_weights` (a run's model.weights.h5, or
+    `--set init_weights=PATH` on `zoo train`) continues from earlier weights instead of a random start
+    (summary.json records it and the cost before it, as the separation recipe does)."""
     import keras
     import tensorflow as tf
 
@@ -218,6 +219,8 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     from zoo.metrics.asr import wer
     from zoo.presets import WEIGHTS_FILE, build_task
 
+    overrides = dict(overrides or {})
+    init_weights = overrides.pop("init_weights", None) or init_weights
     preset, exp, run_dir, manifest = start_run(preset_name, overrides)
     task = build_task(preset, dropout=exp.dropout)
     continued = None

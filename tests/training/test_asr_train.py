@@ -20,6 +20,17 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     history = json.loads((run / "history.json").read_text())
     assert history and all("val_wer" in h for h in history)
     assert summary["test_wer_greedy"] == written["test_wer_greedy"]
+    groups = written["test_wer_greedy_by_group"]  # every test utterance in exactly one voice group
+    assert sum(g["utterances"] for g in groups.values()) == written["test_utterances"]
+
+    # `zoo train PRESET --set init_weights=PATH` continues from a run and records what it continued.
+    again = train_asr("asr_deepspeech2_causal_synth", {
+        "corpus_scale": "tiny", "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "runs2"),
+        "time_budget_min": 0.05, "batch_size": 4, "patience": 1, "init_weights": str(run / "model.weights.h5")},
+        verbose=0)
+    assert again["continued_from"] == {"weights": str(run / "model.weights.h5"),
+                                       "train_minutes": written["train_minutes"], "updates": written["updates"],
+                                       "test_wer_greedy": written["test_wer_greedy"]}
 
 
 def test_wer_by_group_pools_espeak_variants_by_dialect():
