@@ -3,7 +3,7 @@ attention, on a transcribed manifest (speech-sentences-synth), split by voice.
 
 tf.data: manifest rows -> decode WAV -> (waveform, token ids) -> shuffle -> length buckets ->
 padded batches -> per batch: noise at a random SNR (train) -> the preset's log-mel frontend ->
-SpecAugment (train). Features are computed in tf.data (an in-model STFT halves CPU training
+VTLP frequency warp and tempo change (train; training.augment.perturb_features) -> SpecAugment (train). Features are computed in tf.data (an in-model STFT halves CPU training
 speed, DESIGN.md section 5); the Task, frontend included, is what gets saved. The learning rate
 follows a cosine over the time budget (so a run always anneals, whatever the machine's speed);
 the best epoch by validation greedy WER is kept, with early stopping on it.
@@ -99,9 +99,9 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
         if augment is not None:
             warp, tempo = float(augment.get("freq_warp", 0.0)), float(augment.get("tempo_perturb", 0.0))
             if warp or tempo:
-                rows = tf.shape(feats)[:1]
-                feats, frames = perturb_features(feats, frames, tf.random.uniform(rows, 1.0 - warp, 1.0 + warp),
-                                                 tf.random.uniform(rows, 1.0 - tempo, 1.0 + tempo))
+                batch = tf.shape(feats)[:1]
+                feats, frames = perturb_features(feats, frames, tf.random.uniform(batch, 1.0 - warp, 1.0 + warp),
+                                                 tf.random.uniform(batch, 1.0 - tempo, 1.0 + tempo))
             if augment["time_mask_param"]:
                 feats = stripes(feats, 1, int(augment["time_mask_param"]), 2)
             if augment["freq_mask_param"]:

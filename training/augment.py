@@ -10,6 +10,9 @@ seed)` does both for a single clip.
 Order: pitch shift -> speed perturbation and time shift (one resampling) -> reverberation ->
 additive noise at a random SNR -> gain -> clip to [-1, 1]. SpecAugment runs on batched features
 (`spec_augment_draws` per example, `apply_spec_augment` per batch) after the frontend.
+
+Sequence recognisers (variable-length utterances) perturb their batched features instead:
+`perturb_features` applies a VTLP frequency warp and a tempo change, returning the new frame counts.
 """
 
 from __future__ import annotations
