@@ -46,13 +46,11 @@ def time_budget(minutes: float):
 def _published_metrics(weights: Path) -> dict:
     """The hub index's metrics of the published preset whose weights file `weights` is (matched by
     sha256), else {}. Published metrics already count a fine-tune's whole training."""
-    import hashlib
-
-    from zoo.presets import read_hub_index
+    from zoo.presets import read_hub_index, sha256_file
 
     if not weights.is_file():
         return {}
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest = sha256_file(weights)
     for entry in read_hub_index(weights.parent.parent).values():
         if (entry.get("files") or {}).get(weights.name, {}).get("sha256") == digest:
             return dict(entry.get("metrics") or {})
@@ -66,8 +64,7 @@ def continued_from(init_weights, keys) -> dict:
     published costs count the whole training)."""
     previous = Path(init_weights).parent / "summary.json"
     summary = json.loads(previous.read_text()) if previous.is_file() else _published_metrics(Path(init_weights))
-    earlier = summary.get("continued_from") or {}
-    summary.update(whole_training(summary) if earlier else {})
+    summary.update(whole_training(summary))
     return {"weights": str(init_weights), **{k: summary.get(k) for k in keys}}
 
 
