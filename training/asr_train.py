@@ -25,6 +25,12 @@ BUCKET_SECONDS = (1.75, 2.25, 2.75, 3.25, 3.75)
 BEAM_WIDTH = 8
 CHECK_STEPS = 120  # updates between validation check-ins
 WARMUP_STEPS_MAX = 150
+# The Experiment settings this recipe reads (besides experiment.RUN_SETTINGS): no epoch count (the
+# time budget anneals the rate), no reverberation, no resume; VTLP and tempo perturbation instead.
+ASR_SETTINGS = frozenset({
+    "batch_size", "learning_rate", "weight_decay", "warmup_epochs", "dropout", "patience", "time_budget_min",
+    "augment", "noise_prob", "spec_augment", "snr_min_db", "time_mask_param", "freq_mask_param", "freq_warp",
+    "tempo_perturb"})
 
 
 def split_rows(manifest_path, split):
@@ -222,7 +228,8 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
 
     overrides = dict(overrides or {})
     init_weights = overrides.pop("init_weights", None) or init_weights
-    preset, exp, run_dir, manifest = start_run(preset_name, overrides)
+    preset, exp, run_dir, manifest = start_run(preset_name, overrides, recipe="the speech-recognition recipe",
+                                               reads=ASR_SETTINGS)
     task = build_task(preset, dropout=exp.dropout)
     continued = None
     if init_weights is not None:

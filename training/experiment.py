@@ -22,7 +22,6 @@ class Experiment:
     learning_rate: float = 2e-3
     weight_decay: float = 1e-4
     warmup_epochs: int = 1
-    label_smoothing: float = 0.0
     dropout: float = 0.1
     unknown_ratio: float = 1.0  # the unknown class keeps at most this x the mean word-class count
     patience: int = 15  # early stopping on validation accuracy
@@ -34,22 +33,37 @@ class Experiment:
     snr_min_db: float = 0.0  # background noise SNR drawn from [snr_min_db, 25] dB
     time_mask_param: int = 10  # SpecAugment: widest time mask (frames) and frequency mask (bins)
     freq_mask_param: int = 7
-    # Sequence recognisers only (training.asr_train): per-utterance VTLP warp factor and tempo factor,
-    # drawn uniformly from [1 - x, 1 + x] and applied to the features (0 switches them off).
+    # Per-utterance VTLP warp factor and tempo factor, drawn uniformly from [1 - x, 1 + x] and applied
+    # to the features (0 switches them off); only the sequence recogniser recipe reads them.
     freq_warp: float = 0.0
     tempo_perturb: float = 0.0
     corpus_scale: str = "full"
     resume: bool = True
 
     @classmethod
-    def from_preset(cls, preset, overrides: dict | None = None) -> "Experiment":
+    def from_preset(cls, preset, overrides: dict | None = None, *, recipe: str = "",
+                    reads: frozenset | None = None) -> "Experiment":
+        """preset.training, then `overrides`. With `reads` (the settings the recipe named `recipe`
+        uses, besides RUN_SETTINGS), a setting the recipe would silently ignore is an error."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(preset.training) - known)
         if unknown:
             raise ConfigError(f"preset {preset.name!r} has unknown training settings", received=unknown,
                               expected=", ".join(sorted(known - {"preset"})))
+        if reads is not None:
+            allowed = reads | RUN_SETTINGS
+            unread = sorted(set(preset.training) - allowed)
+            if unread:
+                raise ConfigError(f"preset {preset.name!r} sets training settings that {recipe} does not read",
+                                  received=unread, expected=", ".join(sorted(allowed)))
         exp = cls(preset=preset.name, **preset.training)
-        return exp.with_overrides(overrides or {})
+        exp = exp.with_overrides(overrides or {})
+        unread = sorted(set(overrides or {}) - (reads | RUN_SETTINGS)) if reads is not None else []
+        if unread:
+            raise ConfigError(f"{recipe} does not read {', '.join(map(repr, unread))}: the setting would have no "
+                              "effect", received=unread, expected=", ".join(sorted(reads | RUN_SETTINGS)),
+                              fix="drop it, or use the recipe that reads it")
+        return exp
 
     def with_overrides(self, overrides: dict) -> "Experiment":
         hints = typing.get_type_hints(type(self))
@@ -67,11 +81,17 @@ class Experiment:
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.preset
 
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+    def to_json(self, reads: frozenset | None = None) -> dict:
+        """Every setting, or with `reads` only those a recipe uses (experiment.json shows no dead values)."""
+        out = dataclasses.asdict(self)
+        return out if reads is None else {k: v for k, v in out.items() if k in reads | RUN_SETTINGS | {"preset"}}
 
-    def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+    def save(self, path: Path, reads: frozenset | None = None) -> None:
+        Path(path).write_text(json.dumps(self.to_json(reads), indent=2) + "\n")
+
+
+# Settings start_run itself reads for every recipe: where the corpus and the run live, the seed.
+RUN_SETTINGS = frozenset({"data_root", "output_dir", "seed", "corpus_scale"})
 
 
 def _coerce(key, raw, typ):

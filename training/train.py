@@ -15,6 +15,13 @@ from pathlib import Path
 from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 from training.experiment import Experiment
 
+# The Experiment settings this recipe (keyword spotting and other clip labels) reads, besides
+# experiment.RUN_SETTINGS; start_run refuses the others.
+CLASSIFIER_SETTINGS = frozenset({
+    "epochs", "batch_size", "learning_rate", "weight_decay", "warmup_epochs", "dropout", "unknown_ratio",
+    "patience", "time_budget_min", "augment", "noise_prob", "reverb_prob", "spec_augment", "snr_min_db",
+    "time_mask_param", "freq_mask_param", "resume"})
+
 
 def _callbacks(exp: Experiment, run_dir: Path, best_path: Path):
     import keras
@@ -48,12 +55,12 @@ def _callbacks(exp: Experiment, run_dir: Path, best_path: Path):
     ]
 
 
-def _discard_stale_backup(exp: Experiment, preset, run_dir: Path) -> None:
+def _discard_stale_backup(exp: Experiment, preset, run_dir: Path, reads: frozenset = CLASSIFIER_SETTINGS) -> None:
     """Resume only a run of the same experiment on the same model; a changed recipe or architecture
     starts fresh (its weights, optimizer state, schedule and history would not fit)."""
     import shutil
 
-    fingerprint = json.loads(json.dumps({"experiment": exp.to_json(), "frontend": preset.frontend,
+    fingerprint = json.loads(json.dumps({"experiment": exp.to_json(reads), "frontend": preset.frontend,
                                          "backbone": preset.backbone, "task_config": preset.task_config}))
     saved = run_dir / "fingerprint.json"
     stale = not exp.resume or not saved.exists() or json.loads(saved.read_text()) != fingerprint
@@ -86,20 +93,22 @@ def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
 
 
 
-def start_run(preset_name: str, overrides: dict | None = None):
-    """What every training recipe does first: the typed experiment, its run folder (a backup of
-    another experiment discarded), experiment.json, the seed, and the corpus (made if missing).
-    Returns (preset, experiment, run_dir, manifest path)."""
+
+def start_run(preset_name: str, overrides: dict | None = None, *, recipe: str = "the audio-classification recipe",
+              reads: frozenset = CLASSIFIER_SETTINGS):
+    """What every Experiment recipe does first: the typed experiment (a setting the recipe does not
+    read is refused), its run folder (a backup of another experiment discarded), experiment.json, the
+    seed, and the corpus (made if missing). Returns (preset, experiment, run_dir, manifest path)."""
     import keras
 
     from training.corpora.registry import make_corpus
 
     preset = get_preset(preset_name)
-    exp = Experiment.from_preset(preset, overrides)
+    exp = Experiment.from_preset(preset, overrides, recipe=recipe, reads=reads)
     run_dir = exp.run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
-    _discard_stale_backup(exp, preset, run_dir)
-    exp.save(run_dir / "experiment.json")
+    _discard_stale_backup(exp, preset, run_dir, reads)
+    exp.save(run_dir / "experiment.json", reads)
     keras.utils.set_random_seed(exp.seed)
     manifest = make_corpus(preset.data["corpus"], Path(exp.data_root), seed=0, scale=exp.corpus_scale)
     return preset, exp, run_dir, manifest

@@ -24,11 +24,10 @@ CHAR_TOKENIZER = {"class_name": "CharTokenizer", "config": {"characters": " 'abc
                                                             "normalize": True}}
 CHAR_VOCABULARY_SIZE = 29
 
-# Augmentation: light noise and rooms, SpecAugment masks narrower than a short word (~15 frames).
+# Augmentation: light white noise and gain, SpecAugment masks narrower than a short word (~15 frames).
 ASR_AUGMENT = {
     "noise_prob": 0.5,
     "snr_min_db": 10.0,
-    "reverb_prob": 0.1,
     "time_mask_param": 10,
     "freq_mask_param": 6,
     # Held-out voices and dialects: VTLP (Jaitly & Hinton 2013) and tempo changes of +-10 %.

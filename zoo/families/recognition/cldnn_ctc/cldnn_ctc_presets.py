@@ -14,7 +14,7 @@ PRESETS = [
         backbone_config={"conv_filters": 32, "conv_kernel_size": [5, 8], "time_stride": 2, "freq_pool": 3,
                          "projection_units": 128, "lstm_units": 128, "num_lstm_layers": 2, "bidirectional": True,
                          "dnn_units": 256, "dropout": 0.1},
-        training={"epochs": 60, "batch_size": 32, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
+        training={"batch_size": 32, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
                   "warmup_epochs": 1, "patience": 8, "time_budget_min": 15},
         paper=_PAPER,
     ),

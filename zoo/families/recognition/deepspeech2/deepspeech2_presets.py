@@ -4,7 +4,7 @@ from zoo.families.recognition.asr_protocol import asr_preset
 
 _PAPER = "Amodei et al. 2016, Deep Speech 2: End-to-End Speech Recognition in English and Mandarin, arXiv:1512.02595"
 
-_TRAINING = {"epochs": 60, "batch_size": 32, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
+_TRAINING = {"batch_size": 32, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
              "warmup_epochs": 1, "patience": 8, "time_budget_min": 15}
 
 PRESETS = [

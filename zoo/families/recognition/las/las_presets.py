@@ -19,7 +19,7 @@ PRESETS = [
                             "attention_units": 96, "location_filters": 16, "location_kernel_size": 15,
                             "label_smoothing": 0.1, "length_penalty": 0.5}},
         task_config={"max_output_length": 150},
-        training={"epochs": 60, "batch_size": 32, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
+        training={"batch_size": 32, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
                   "warmup_epochs": 1, "patience": 8, "time_budget_min": 15},
         paper=_PAPER,
     ),

@@ -17,7 +17,7 @@ PRESETS = [
         decoder={"class_name": "RNNTDecoder",
                  "config": {"vocabulary_size": CHAR_VOCABULARY_SIZE, "embedding_dim": 48, "prediction_units": 128,
                             "joint_units": 96, "max_symbols_per_frame": 4}},
-        training={"epochs": 60, "batch_size": 24, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
+        training={"batch_size": 24, "learning_rate": 0.002, "weight_decay": 0.0001, "dropout": 0.1,
                   "warmup_epochs": 1, "patience": 8, "time_budget_min": 15},
         paper=_PAPER,
     ),
