@@ -5,7 +5,9 @@ targets its `sources`; the loss is permutation-invariant negative SI-SDR. Enhanc
 the mixture is the noisy file, the one target the clean speech; the loss is negative SI-SDR (plus
 a multi-resolution STFT loss with loss="si_sdr_mrstft"). Crops are drawn by a seeded numpy
 generator in a tf.data pipeline; validation uses fixed crops from the start of each utterance.
-Bounded by a time budget, early-stopped on validation loss, best checkpoint kept. Evaluation on the
+With dynamic_mix > 0 that share of the training examples is mixed on the fly from parts of different
+examples (`dynamic_mixture`). Bounded by a time budget, early-stopped on validation loss, best
+checkpoint kept. Evaluation on the
 test split (whole utterances): SI-SDRi, SDR/SIR/SAR (two speakers) or PESQ/STOI/SI-SDR gains over
 the noisy input (enhancement), written to summary.json.
 """
@@ -45,12 +47,16 @@ class SeparationExperiment:
     validation_examples: int = 128
     test_examples: int = 300  # whole test utterances scored (the full split is 1000-1500)
     init_weights: str = ""  # start from these weights (a previous run's model.weights.h5): fine-tuning
+    dynamic_mix: float = 0.0  # share of training examples mixed on the fly from parts of other examples
 
     @classmethod
     def from_preset(cls, preset, overrides=None):
         exp = experiment_from_preset(cls, preset, overrides, "separation training")
         if exp.loss not in LOSSES:
             raise ConfigError("unknown separation loss", received=exp.loss, expected=list(LOSSES))
+        if not 0.0 <= exp.dynamic_mix <= 1.0:
+            raise ConfigError("dynamic_mix is a share of the training examples", received=exp.dynamic_mix,
+                              expected="a number in [0, 1]", fix="e.g. --set dynamic_mix=0.5")
         return exp
 
 
@@ -75,7 +81,51 @@ def _crop(mixture, sources, n, start):
     return mixture[start:start + n], sources[:, start:start + n]
 
 
-def make_train_dataset(root: Path, rows: list, crop: int, batch_size: int, seed: int):
+def _random_crop(audio, n, rng):
+    start = int(rng.integers(0, max(1, audio.size - n + 1)))
+    return np.pad(audio[start:start + n], (0, max(0, n - audio.size)))
+
+
+def _rms(x):
+    return float(np.sqrt(np.mean(np.square(x)) + 1e-12))
+
+
+# Dynamic mixing levels: each speaker or stem within +-2.5 dB of its recorded level (the two-speaker
+# corpora's SIR range is 0..5 dB); speech-to-noise ratio as drawn by the noisy-speech corpus.
+DYNAMIC_GAIN_DB = 2.5
+PEAK_MAX = 0.99
+
+
+def dynamic_mixture(root: Path, rows: list, crop: int, rng):
+    """A training example mixed on the fly (dynamic mixing, Zeghidour & Grangier 2021): combinations
+    of voices, noises and levels the fixed corpus never wrote. Denoising rows (with a `noise` file):
+    the speech of one example plus the noise of another at an SNR drawn from the corpus's range.
+    Otherwise each source slot (speaker or stem) comes from its own example, at a level within
+    +-DYNAMIC_GAIN_DB of its recorded one. The mixture is the exact sum of the returned sources."""
+    from training.corpora.noisy_speech import SNR_RANGE_DB
+
+    def pick():
+        return rows[int(rng.integers(len(rows)))]
+
+    if "noise" in rows[0]:
+        clean = _random_crop(_read(root / pick()["sources"][0]), crop, rng)
+        noise = _random_crop(_read(root / pick()["noise"]), crop, rng)
+        snr = rng.uniform(*SNR_RANGE_DB)
+        noise = noise * (_rms(clean) / _rms(noise) / 10.0 ** (snr / 20.0))
+        sources, mixture = clean[None], clean + noise
+    else:
+        num_sources = len(rows[0]["sources"])
+        sources = np.stack([_random_crop(_read(root / pick()["sources"][k]), crop, rng)
+                            * 10.0 ** (rng.uniform(-DYNAMIC_GAIN_DB, DYNAMIC_GAIN_DB) / 20.0)
+                            for k in range(num_sources)])
+        mixture = sources.sum(0)
+    peak = max(np.abs(mixture).max(), np.abs(sources).max())
+    if peak > PEAK_MAX:  # one common scale keeps mixture == sum of sources (and SNR) exact
+        mixture, sources = mixture * (PEAK_MAX / peak), sources * (PEAK_MAX / peak)
+    return mixture.astype(np.float32), sources.astype(np.float32)
+
+
+def make_train_dataset(root: Path, rows: list, crop: int, batch_size: int, seed: int, dynamic_mix: float = 0.0):
     import tensorflow as tf
 
     num_sources = len(rows[0]["sources"])
@@ -83,10 +133,13 @@ def make_train_dataset(root: Path, rows: list, crop: int, batch_size: int, seed:
     def gen():
         rng = np.random.default_rng(seed)
         while True:
-            row = rows[int(rng.integers(len(rows)))]
-            mixture, sources = load_example(root, row)
-            start = int(rng.integers(0, max(1, mixture.size - crop + 1)))
-            mixture, sources = _crop(mixture, sources, crop, start)
+            if dynamic_mix > 0 and rng.random() < dynamic_mix:
+                mixture, sources = dynamic_mixture(root, rows, crop, rng)
+            else:
+                row = rows[int(rng.integers(len(rows)))]
+                mixture, sources = load_example(root, row)
+                start = int(rng.integers(0, max(1, mixture.size - crop + 1)))
+                mixture, sources = _crop(mixture, sources, crop, start)
             yield {"mixture": mixture, "mixture_length": np.int32(crop)}, {"sources": sources}
 
     spec = ({"mixture": tf.TensorSpec([crop], tf.float32), "mixture_length": tf.TensorSpec([], tf.int32)},
@@ -181,13 +234,18 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
     root = Path(exp.data_root) / preset.data["corpus"]
     rows = read_manifest(root / "manifest.jsonl", required=("path", "split", "sources"))
     split = {s: [r for r in rows if r["split"] == s] for s in ("train", "validation", "test")}
+    if exp.dynamic_mix and len(rows[0]["sources"]) == 1 and "noise" not in rows[0]:
+        raise ConfigError(f"dynamic_mix needs the noise of each {preset.data['corpus']} example",
+                          received="manifest rows with one source and no `noise` file",
+                          expected="rows with two or more sources, or a `noise` file (noisy-speech)",
+                          fix="regenerate the corpus with `zoo data make`, or leave dynamic_mix at 0")
     task = build_task(preset)
     if exp.init_weights:
         from zoo.presets import load_weights_verified
 
         load_weights_verified(task, Path(exp.init_weights), None)
     crop = int(round(exp.crop_seconds * task.sample_rate))
-    train_ds = make_train_dataset(root, split["train"], crop, exp.batch_size, exp.seed)
+    train_ds = make_train_dataset(root, split["train"], crop, exp.batch_size, exp.seed, exp.dynamic_mix)
     val = validation_arrays(root, split["validation"][:exp.validation_examples], crop)
     task.compile(optimizer=keras.optimizers.Adam(exp.learning_rate, clipnorm=exp.clipnorm),
                  loss={"sources": make_loss(exp.loss)})
@@ -201,7 +259,8 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
         time_budget(exp.time_budget_min),
     ]
     print(f"training {preset.name}: {task.count_params():,} params, crops of {exp.crop_seconds} s, "
-          f"batch {exp.batch_size}, budget {exp.time_budget_min} min")
+          f"batch {exp.batch_size}, budget {exp.time_budget_min} min"
+          + (f", {exp.dynamic_mix:.0%} of the examples mixed on the fly" if exp.dynamic_mix else ""))
     start = time.perf_counter()
     task.fit(train_ds, validation_data=(val[0], val[1]), validation_batch_size=exp.batch_size, epochs=exp.epochs,
              steps_per_epoch=exp.steps_per_epoch, callbacks=callbacks, verbose=verbose)
