@@ -143,18 +143,23 @@ class LASSpeller(keras.layers.Layer):
         width = tf.maximum(tf.reduce_max(token_length), 1)
         return token_ids[:, :width], token_length
 
+    def _log_prob_step(self, tokens, h, c, context, alignment, memory, keys):
+        logits, new = self.step(tokens, [h, c, context, alignment], memory, keys, tf.ones(tf.shape(alignment), tf.bool))
+        return tf.nn.log_softmax(logits), new
+
     def beam_search(self, encoded, beam_width=4, max_output_length=200, symbols=None):
+        from zoo.decoding._compiled import compiled
         from zoo.decoding.attention_beam_search import attention_beam_search
 
         encoded = tf.constant(np.asarray(encoded, np.float32)[None])
         memory, keys, _ = self._memory(encoded, tf.shape(encoded)[1:2])
         state = [np.asarray(s) for s in self.initial_state(encoded)] + [memory.numpy(), keys.numpy()]
 
+        log_prob_step = compiled(self, "log_prob_step", self._log_prob_step)
+
         def step(tokens, state):
-            h, c, context, alignment, memory, keys = (tf.constant(s) for s in state)
-            mask = tf.ones(tf.shape(alignment), tf.bool)
-            logits, new = self.step(tf.constant(tokens, tf.int32), [h, c, context, alignment], memory, keys, mask)
-            return tf.nn.log_softmax(logits).numpy(), [s.numpy() for s in new] + [state[4], state[5]]
+            log_probs, new = log_prob_step(tf.constant(tokens, tf.int32), *(tf.constant(s) for s in state))
+            return log_probs.numpy(), [s.numpy() for s in new] + [state[4], state[5]]
 
         best = attention_beam_search(step, state, SOS_EOS_ID, SOS_EOS_ID, beam_width=beam_width,
                                      max_length=int(max_output_length), length_penalty=self.length_penalty,

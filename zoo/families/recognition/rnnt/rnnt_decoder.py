@@ -87,11 +87,13 @@ class RNNTDecoder(keras.layers.Layer):
                            max_symbols_per_frame=self.max_symbols_per_frame)
 
     def beam_search(self, encoded, beam_width=4, max_output_length=None, symbols=None):
+        from zoo.decoding._compiled import compiled
         from zoo.decoding.rnnt_beam_search import rnnt_beam_search
 
+        predictor_step, joint = compiled(self, "predictor_step", self.predictor_step), compiled(self, "joint", self.joint)
         best = rnnt_beam_search(np.asarray(encoded, np.float32),
-                                lambda t, s: self.predictor_step(tf.constant(t), [tf.constant(x) for x in s]),
-                                lambda e, p: self.joint(tf.constant(e, tf.float32), tf.constant(p, tf.float32)),
+                                lambda t, s: predictor_step(tf.constant(t), [tf.constant(x) for x in s]),
+                                lambda e, p: joint(tf.constant(e, tf.float32), tf.constant(p, tf.float32)),
                                 lambda n: [np.zeros((n, self.prediction_units), np.float32)] * 2,
                                 beam_width=beam_width, max_symbols_per_frame=self.max_symbols_per_frame,
                                 decode=symbols)
