@@ -90,16 +90,28 @@ def _rms(x):
     return float(np.sqrt(np.mean(np.square(x)) + 1e-12))
 
 
+def _resampled_crop(audio, n, speed, rng):
+    """A random crop of n samples played `speed` times faster (linear interpolation): every frequency
+    of the recording scaled by `speed`, its events shortened by it."""
+    span = int(np.ceil(n * speed)) + 1
+    part = _random_crop(audio, span, rng)
+    return np.interp(np.arange(n) * speed, np.arange(span), part)
+
+
 # Dynamic mixing levels: each speaker or stem within +-2.5 dB of its recorded level (the two-speaker
-# corpora's SIR range is 0..5 dB); speech-to-noise ratio as drawn by the noisy-speech corpus.
+# corpora's SIR range is 0..5 dB); speech-to-noise ratio as drawn by the noisy-speech corpus. A noise
+# is also played 0.8-1.25x as fast, so a few hundred recordings yield unheard spectra (issue 7: the
+# denoiser's intelligibility gain did not carry over to the test split's noises).
 DYNAMIC_GAIN_DB = 2.5
+NOISE_SPEED = (0.8, 1.25)
 PEAK_MAX = 0.99
 
 
 def dynamic_mixture(root: Path, rows: list, crop: int, rng):
     """A training example mixed on the fly (dynamic mixing, Zeghidour & Grangier 2021): combinations
     of voices, noises and levels the fixed corpus never wrote. Denoising rows (with a `noise` file):
-    the speech of one example plus the noise of another at an SNR drawn from the corpus's range.
+    the speech of one example plus the noise of another, sped up or slowed down by a factor in
+    NOISE_SPEED, at an SNR drawn from the corpus's range.
     Otherwise each source slot (speaker or stem) comes from its own example, at a level within
     +-DYNAMIC_GAIN_DB of its recorded one. The mixture is the exact sum of the returned sources."""
     from training.corpora.noisy_speech import SNR_RANGE_DB
@@ -109,7 +121,7 @@ def dynamic_mixture(root: Path, rows: list, crop: int, rng):
 
     if "noise" in rows[0]:
         clean = _random_crop(_read(root / pick()["sources"][0]), crop, rng)
-        noise = _random_crop(_read(root / pick()["noise"]), crop, rng)
+        noise = _resampled_crop(_read(root / pick()["noise"]), crop, rng.uniform(*NOISE_SPEED), rng)
         snr = rng.uniform(*SNR_RANGE_DB)
         noise = noise * (_rms(clean) / _rms(noise) / 10.0 ** (snr / 20.0))
         sources, mixture = clean[None], clean + noise

@@ -6,7 +6,8 @@ import pytest
 import soundfile as sf
 
 from training.corpora.noisy_speech import SNR_RANGE_DB
-from training.separation_train import DYNAMIC_GAIN_DB, PEAK_MAX, dynamic_mixture, make_train_dataset
+from training.separation_train import (DYNAMIC_GAIN_DB, NOISE_SPEED, PEAK_MAX, dynamic_mixture,
+                                       make_train_dataset)
 
 RATE = 8000
 
@@ -78,6 +79,22 @@ def test_speech_and_noise_of_different_examples_at_the_corpus_snr(tmp_path):
         assert np.abs(mixture).max() <= PEAK_MAX + 1e-6
         snrs.append(snr)
     assert np.ptp(snrs) > 10  # drawn, not fixed
+
+
+def test_noise_is_played_at_another_speed(tmp_path):
+    rows = _noisy_corpus(tmp_path)
+    for r in range(len(rows)):  # every noise a 500 Hz tone: its speed shows as its frequency
+        _write(tmp_path / "noise" / f"{r}.wav", 0.05 * np.sin(2 * np.pi * 500 * np.arange(4000) / RATE))
+        _write(tmp_path / "clean" / f"{r}.wav", np.full(4000, 0.1))
+    rng = np.random.default_rng(0)
+    peaks = []
+    for _ in range(20):
+        mixture, sources = dynamic_mixture(tmp_path, rows, 2048, rng)
+        spectrum = np.abs(np.fft.rfft((mixture - sources[0]) * np.hanning(2048)))
+        peaks.append(np.argmax(spectrum) * RATE / 2048)
+    bin_hz = RATE / 2048
+    assert min(peaks) >= 500 * NOISE_SPEED[0] - bin_hz and max(peaks) <= 500 * NOISE_SPEED[1] + bin_hz
+    assert max(peaks) - min(peaks) > 0.2 * 500  # drawn per example
 
 
 def test_loud_parts_are_scaled_together(tmp_path):
