@@ -64,3 +64,14 @@ def test_every_preset_sets_only_what_its_recipe_reads():
         reads = {"SpeechRecognizer": ASR_SETTINGS, "AudioClassifier": CLASSIFIER_SETTINGS}.get(preset.task_class)
         if reads is not None:  # other recipes type their settings with their own dataclasses
             Experiment.from_preset(preset, recipe=preset.task_class, reads=reads)
+
+
+def test_a_preset_setting_its_recipe_ignores_is_refused():
+    from types import SimpleNamespace
+
+    from training.asr_train import ASR_SETTINGS
+
+    preset = SimpleNamespace(name="asr_made_up", training={"epochs": 60, "batch_size": 8})
+    with pytest.raises(ConfigError, match="preset 'asr_made_up' sets training settings that ASR does not read"):
+        Experiment.from_preset(preset, recipe="ASR", reads=ASR_SETTINGS)
+    assert Experiment.from_preset(preset).epochs == 60  # without a recipe's list every setting is accepted

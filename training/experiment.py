@@ -50,18 +50,18 @@ class Experiment:
         if unknown:
             raise ConfigError(f"preset {preset.name!r} has unknown training settings", received=unknown,
                               expected=", ".join(sorted(known - {"preset"})))
-        if reads is not None:
-            allowed = reads | RUN_SETTINGS
-            unread = sorted(set(preset.training) - allowed)
-            if unread:
-                raise ConfigError(f"preset {preset.name!r} sets training settings that {recipe} does not read",
-                                  received=unread, expected=", ".join(sorted(allowed)))
-        exp = cls(preset=preset.name, **preset.training)
-        exp = exp.with_overrides(overrides or {})
-        unread = sorted(set(overrides or {}) - (reads | RUN_SETTINGS)) if reads is not None else []
+        exp = cls(preset=preset.name, **preset.training).with_overrides(overrides or {})
+        if reads is None:
+            return exp
+        allowed = reads | RUN_SETTINGS
+        unread = sorted(set(preset.training) - allowed)
+        if unread:
+            raise ConfigError(f"preset {preset.name!r} sets training settings that {recipe} does not read",
+                              received=unread, expected=", ".join(sorted(allowed)))
+        unread = sorted(set(overrides or {}) - allowed)
         if unread:
             raise ConfigError(f"{recipe} does not read {', '.join(map(repr, unread))}: the setting would have no "
-                              "effect", received=unread, expected=", ".join(sorted(reads | RUN_SETTINGS)),
+                              "effect", received=unread, expected=", ".join(sorted(allowed)),
                               fix="drop it, or use the recipe that reads it")
         return exp
 

@@ -93,7 +93,6 @@ def build_augmenter(exp: Experiment, sample_rate: int, data_root: Path):
 
 
 
-
 def start_run(preset_name: str, overrides: dict | None = None, *, recipe: str = "the audio-classification recipe",
               reads: frozenset = CLASSIFIER_SETTINGS):
     """What every Experiment recipe does first: the typed experiment (a setting the recipe does not
