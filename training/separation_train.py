@@ -7,9 +7,8 @@ a multi-resolution STFT loss with loss="si_sdr_mrstft"). Crops are drawn by a se
 generator in a tf.data pipeline; validation uses fixed crops from the start of each utterance.
 With dynamic_mix > 0 that share of the training examples is mixed on the fly from parts of different
 examples (`dynamic_mixture`). Bounded by a time budget, early-stopped on validation loss, best
-checkpoint kept. Evaluation on the
-test split (whole utterances): SI-SDRi, SDR/SIR/SAR (two speakers) or PESQ/STOI/SI-SDR gains over
-the noisy input (enhancement), written to summary.json.
+checkpoint kept. Evaluation on the test split (whole utterances): SI-SDRi, SDR/SIR/SAR (two
+speakers) or PESQ/STOI/SI-SDR gains over the noisy input (enhancement), written to summary.json.
 """
 
 from __future__ import annotations
