@@ -80,21 +80,14 @@ def _crop(mixture, sources, n, start):
     return mixture[start:start + n], sources[:, start:start + n]
 
 
-def _random_crop(audio, n, rng):
-    start = int(rng.integers(0, max(1, audio.size - n + 1)))
-    return np.pad(audio[start:start + n], (0, max(0, n - audio.size)))
+def _played_faster(audio, n, speed, rng):
+    """A random n-sample crop of `audio` played `speed` times faster (band-limited resampling by the
+    ratio 1/speed): every frequency scaled by `speed`, every event shortened by it."""
+    from zoo.audio import crop_or_pad, resample
 
-
-def _rms(x):
-    return float(np.sqrt(np.mean(np.square(x)) + 1e-12))
-
-
-def _resampled_crop(audio, n, speed, rng):
-    """A random crop of n samples played `speed` times faster (linear interpolation): every frequency
-    of the recording scaled by `speed`, its events shortened by it."""
-    span = int(np.ceil(n * speed)) + 1
-    part = _random_crop(audio, span, rng)
-    return np.interp(np.arange(n) * speed, np.arange(span), part)
+    part = crop_or_pad(audio, int(np.ceil(n * speed)), offset="random", rng=rng)
+    # resample() takes rates; only their ratio matters, so use a reference rate both stay valid at
+    return crop_or_pad(resample(part, int(round(48000 * speed)), 48000), n)
 
 
 # Dynamic mixing levels: each speaker or stem within +-2.5 dB of its recorded level (the two-speaker
@@ -114,21 +107,26 @@ def dynamic_mixture(root: Path, rows: list, crop: int, rng):
     Otherwise each source slot (speaker or stem) comes from its own example, at a level within
     +-DYNAMIC_GAIN_DB of its recorded one. The mixture is the exact sum of the returned sources."""
     from training.corpora.noisy_speech import SNR_RANGE_DB
+    from zoo.audio import crop_or_pad, mix_at_snr
+    from zoo.errors import AudioError
 
-    def pick():
-        return rows[int(rng.integers(len(rows)))]
+    def part(key, k=0):
+        row = rows[int(rng.integers(len(rows)))]
+        audio = _read(root / (row[key][k] if key == "sources" else row[key]))
+        if key == "noise":
+            return _played_faster(audio, crop, rng.uniform(*NOISE_SPEED), rng)
+        return crop_or_pad(audio, crop, offset="random", rng=rng)
 
     if "noise" in rows[0]:
-        clean = _random_crop(_read(root / pick()["sources"][0]), crop, rng)
-        noise = _resampled_crop(_read(root / pick()["noise"]), crop, rng.uniform(*NOISE_SPEED), rng)
-        snr = rng.uniform(*SNR_RANGE_DB)
-        noise = noise * (_rms(clean) / _rms(noise) / 10.0 ** (snr / 20.0))
-        sources, mixture = clean[None], clean + noise
+        clean, noise = part("sources"), part("noise")
+        try:
+            mixture = mix_at_snr(clean, noise, rng.uniform(*SNR_RANGE_DB))
+        except AudioError:  # a silent crop has no level to set: mix as recorded
+            mixture = clean + noise
+        sources = clean[None]
     else:
-        num_sources = len(rows[0]["sources"])
-        sources = np.stack([_random_crop(_read(root / pick()["sources"][k]), crop, rng)
-                            * 10.0 ** (rng.uniform(-DYNAMIC_GAIN_DB, DYNAMIC_GAIN_DB) / 20.0)
-                            for k in range(num_sources)])
+        sources = np.stack([part("sources", k) * 10.0 ** (rng.uniform(-DYNAMIC_GAIN_DB, DYNAMIC_GAIN_DB) / 20.0)
+                            for k in range(len(rows[0]["sources"]))])
         mixture = sources.sum(0)
     peak = max(np.abs(mixture).max(), np.abs(sources).max())
     if peak > PEAK_MAX:  # one common scale keeps mixture == sum of sources (and SNR) exact

@@ -146,3 +146,12 @@ def test_dynamic_mix_outside_zero_one_is_refused(value):
 
     with pytest.raises(ConfigError, match="dynamic_mix"):
         SeparationExperiment.from_preset(get_preset("sep_convtasnet_small_2spk"), {"dynamic_mix": value})
+
+
+def test_a_silent_noise_crop_mixes_as_recorded(tmp_path):
+    rows = _noisy_corpus(tmp_path)
+    for r in range(len(rows)):  # no level to set against silence: the example is the clean speech
+        _write(tmp_path / "noise" / f"{r}.wav", np.zeros(4000))
+    mixture, sources = dynamic_mixture(tmp_path, rows, 1000, np.random.default_rng(0))
+    np.testing.assert_array_equal(mixture, sources[0])
+    assert np.abs(sources).max() > 0
