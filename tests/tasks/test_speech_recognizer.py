@@ -48,15 +48,17 @@ def tiny(family, causal=False):
                                 frontend(), TOKENIZER, RATE,
                                 decoder=RNNTDecoder(VOCAB, embedding_dim=8, prediction_units=24, joint_units=24),
                                 name="tiny_rnnt")
+    # "las_ctc": the same LAS trained on the joint CTC-attention loss
     return SpeechRecognizer(LASBackbone(BINS, conv_filters=4, conv_kernel_size=[3, 3], conv_stride=2, lstm_units=16,
                                         num_pyramid_layers=1, dropout=0.0),
                             frontend(), TOKENIZER, RATE,
                             decoder=LASSpeller(VOCAB, embedding_dim=8, decoder_units=32, attention_units=16,
-                                               location_filters=4, location_kernel_size=5, label_smoothing=0.0),
+                                               location_filters=4, location_kernel_size=5, label_smoothing=0.0,
+                                               ctc_weight=0.3 if family == "las_ctc" else 0.0),
                             max_output_length=20, name="tiny_las")
 
 
-FAMILIES = ["cldnn_ctc", "deepspeech2", "rnnt", "las"]
+FAMILIES = ["cldnn_ctc", "deepspeech2", "rnnt", "las", "las_ctc"]
 
 
 def waves(n=2, seconds=0.6, seed=0):

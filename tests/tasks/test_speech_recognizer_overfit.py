@@ -11,7 +11,7 @@ import tensorflow as tf
 from test_speech_recognizer import FAMILIES, tiny
 
 # Updates each family needs at lr 0.02 (the transducer's joint learns its alignment more slowly).
-STEPS = {"cldnn_ctc": 120, "deepspeech2": 120, "rnnt": 250, "las": 120}
+STEPS = {"cldnn_ctc": 120, "deepspeech2": 120, "rnnt": 250, "las": 120, "las_ctc": 120}
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -21,7 +21,8 @@ def ctc_loss(labels, logits, label_length, logit_length):
         logit_length: int i32[B], number of valid frames per row (<= T).
 
     An utterance whose labels cannot be aligned in logit_length frames (too short for the labels
-    and their mandatory blanks between repeats) gets an infinite loss, as tf.nn.ctc_loss does.
+    and their mandatory blanks between repeats) gets about 709 (exp(-709) is float's floor), not an
+    infinite loss: tf.nn.ctc_loss's value, kept as is; callers that may see such rows mask them.
     """
     return tf.nn.ctc_loss(labels=tf.cast(labels, tf.int32), logits=logits,
                           label_length=tf.cast(label_length, tf.int32),

@@ -1,6 +1,10 @@
 """LAS speller (Chan et al. 2016) with location-aware attention (Chorowski et al. 2015, "Attention-based
 models for speech recognition"): an LSTM decoder fed the previous label and context; the attention
-energies see the listener memory, the decoder state and a convolution of the previous alignment."""
+energies see the listener memory, the decoder state and a convolution of the previous alignment.
+
+With ctc_weight > 0 the speller also owns a CTC head on the listener memory and trains on the joint
+CTC-attention loss (Kim, Hori & Watanabe 2017): the CTC term's monotonic alignment teaches the
+listener where the labels are long before the attention finds them by itself."""
 
 from __future__ import annotations
 
@@ -25,12 +29,16 @@ class LASSpeller(keras.layers.Layer):
         location_filters, location_kernel_size: the convolution over the previous alignment.
         label_smoothing: in the teacher-forced cross-entropy.
         length_penalty: alpha of the beam search's length normalisation (score / length ** alpha).
+        ctc_weight: lambda of the joint loss (1 - lambda) * attention + lambda * CTC; 0 = attention only
+            (no CTC head). CTC needs a listener frame per label and per repeated pair (about 40 ms frames
+            or shorter for characters); utterances too long for that drop the CTC term.
     """
 
     decoder_type = "attention"
 
     def __init__(self, vocabulary_size, embedding_dim=64, decoder_units=192, attention_units=128,
-                 location_filters=16, location_kernel_size=15, label_smoothing=0.1, length_penalty=0.5, **kwargs):
+                 location_filters=16, location_kernel_size=15, label_smoothing=0.1, length_penalty=0.5,
+                 ctc_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         for what, value in (("vocabulary_size", vocabulary_size), ("embedding_dim", embedding_dim),
                             ("decoder_units", decoder_units), ("attention_units", attention_units),
@@ -39,10 +47,14 @@ class LASSpeller(keras.layers.Layer):
                 raise ConfigError(f"LASSpeller {what} must be a positive int", received=value)
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ConfigError("LASSpeller label_smoothing must be in [0, 1)", received=label_smoothing)
+        if isinstance(ctc_weight, bool) or not isinstance(ctc_weight, (int, float)) or not 0.0 <= ctc_weight < 1.0:
+            raise ConfigError("LASSpeller ctc_weight must be in [0, 1)", received=ctc_weight,
+                              expected="0 (attention only) or the CTC share of the joint loss, e.g. 0.3")
         self.vocabulary_size, self.embedding_dim = vocabulary_size, embedding_dim
         self.decoder_units, self.attention_units = decoder_units, attention_units
         self.location_filters, self.location_kernel_size = location_filters, location_kernel_size
         self.label_smoothing, self.length_penalty = float(label_smoothing), float(length_penalty)
+        self.ctc_weight = float(ctc_weight)
         self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
         self.cell = keras.layers.LSTMCell(decoder_units, name="speller_lstm")
         self.memory_projection = keras.layers.Dense(attention_units, use_bias=False, name="attention_memory")
@@ -53,6 +65,7 @@ class LASSpeller(keras.layers.Layer):
         self.energy = keras.layers.Dense(1, use_bias=False, name="attention_energy")
         self.output_hidden = keras.layers.Dense(decoder_units, activation="tanh", name="output_hidden")
         self.output_layer = keras.layers.Dense(vocabulary_size, name="output_logits")
+        self.ctc_head = keras.layers.Dense(vocabulary_size, name="ctc_logits") if self.ctc_weight > 0 else None
 
     def build(self, encoder_shape):
         dim = int(encoder_shape[-1])
@@ -66,6 +79,8 @@ class LASSpeller(keras.layers.Layer):
         self.energy.build((None, None, self.attention_units))
         self.output_hidden.build((None, self.decoder_units + dim))
         self.output_layer.build((None, self.decoder_units))
+        if self.ctc_head is not None:
+            self.ctc_head.build((None, None, dim))
         self.built = True
 
     def call(self, encoded):  # the decoder is driven through loss/greedy/beam_search
@@ -93,8 +108,31 @@ class LASSpeller(keras.layers.Layer):
         logits = self.output_layer(self.output_hidden(tf.concat([out, context], axis=-1)))
         return logits, [h, c, context, alignment]
 
-    # -- training: teacher forcing
+    # -- training: teacher forcing (+ CTC on the listener memory)
     def loss(self, encoded, length, labels, label_length, training=False):
+        attention = self._attention_loss(encoded, length, labels, label_length, training)
+        if self.ctc_head is None:
+            return attention
+        return (1.0 - self.ctc_weight) * attention + self.ctc_weight * self._ctc_loss(encoded, length, labels,
+                                                                                       label_length)
+
+    def _ctc_loss(self, encoded, length, labels, label_length):
+        """CTC over the memory frames, 0 for an utterance whose labels cannot be aligned in its frames
+        (its CTC loss would be infinite and its gradient NaN)."""
+        from zoo.losses.ctc_loss import ctc_loss
+
+        labels = tf.cast(labels, tf.int32)
+        label_length = tf.cast(label_length, tf.int32)
+        length = tf.cast(length, tf.int32)
+        valid = tf.range(tf.shape(labels)[1])[None, :] < label_length[:, None]
+        repeats = tf.reduce_sum(tf.cast(tf.logical_and(tf.equal(labels[:, 1:], labels[:, :-1]), valid[:, 1:]),
+                                        tf.int32), axis=1)
+        feasible = label_length + repeats <= length
+        # an infeasible row is scored on no labels (finite), then dropped
+        loss = ctc_loss(labels, self.ctc_head(encoded), tf.where(feasible, label_length, 0), length)
+        return tf.where(feasible, loss, 0.0)
+
+    def _attention_loss(self, encoded, length, labels, label_length, training):
         memory, keys, mask = self._memory(encoded, length)
         labels = tf.cast(labels, tf.int32)
         label_length = tf.cast(label_length, tf.int32)
@@ -171,4 +209,4 @@ class LASSpeller(keras.layers.Layer):
                 "embedding_dim": self.embedding_dim, "decoder_units": self.decoder_units,
                 "attention_units": self.attention_units, "location_filters": self.location_filters,
                 "location_kernel_size": self.location_kernel_size, "label_smoothing": self.label_smoothing,
-                "length_penalty": self.length_penalty}
+                "length_penalty": self.length_penalty, "ctc_weight": self.ctc_weight}
