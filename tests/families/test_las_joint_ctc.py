@@ -85,3 +85,44 @@ def test_config_round_trip_keeps_the_ctc_head():
     encoded, length, labels, label_length = batch()
     np.testing.assert_allclose(clone.loss(encoded, length, labels, label_length).numpy(),
                                joint.loss(encoded, length, labels, label_length).numpy(), rtol=1e-6)
+
+
+def attention_log_prob(layer, encoded, ids):
+    """Teacher-forced log p_att(ids + end | memory) of one utterance (the loss without smoothing)."""
+    labels = tf.constant([list(ids) or [0]], tf.int32)
+    memory = tf.constant(encoded[None])
+    return -float(layer._attention_loss(memory, tf.constant([len(encoded)]), labels, tf.constant([len(ids)]),
+                                        False)[0])
+
+
+def ctc_log_prob(layer, encoded, ids):
+    return -float(tf.nn.ctc_loss(tf.constant([list(ids) or [0]]), layer.ctc_head(tf.constant(encoded[None])),
+                                 tf.constant([len(ids)]), tf.constant([len(encoded)]), logits_time_major=False,
+                                 blank_index=0)[0])
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6])
+def test_joint_beam_scores_are_the_weighted_attention_and_ctc_log_probs(weight):
+    keras.utils.set_random_seed(5)
+    layer = LASSpeller(VOCAB, embedding_dim=4, decoder_units=8, attention_units=5, location_filters=2,
+                       location_kernel_size=3, label_smoothing=0.0, length_penalty=0.0, ctc_weight=0.3)
+    layer.build((None, None, DIM))
+    # biases towards the end symbol and the CTC blank, so that hypotheses end before max_output_length
+    layer.output_layer.bias.assign(np.array([0.8] + [0.0] * (VOCAB - 1), np.float32))
+    layer.ctc_head.bias.assign(np.array([2.5] + [0.0] * (VOCAB - 1), np.float32))
+    encoded = np.random.default_rng(1).normal(size=(8, DIM)).astype(np.float32) * 2
+    hyps = layer.beam_search_hypotheses(encoded, beam_width=3, max_output_length=6, ctc_weight=weight)
+    assert hyps and [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+    ended = [h for h in hyps if len(h.token_ids) < 6]  # the others were cut at max_output_length, unended
+    assert ended
+    for h in ended:
+        expected = (1 - weight) * attention_log_prob(layer, encoded, h.token_ids)
+        if weight:
+            expected += weight * ctc_log_prob(layer, encoded, h.token_ids)
+        np.testing.assert_allclose(h.log_prob, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_joint_beam_needs_a_ctc_head():
+    layer = speller(0.0)
+    with pytest.raises(ConfigError, match="CTC head"):
+        layer.beam_search_hypotheses(np.zeros((4, DIM), np.float32), ctc_weight=0.3)

@@ -20,14 +20,14 @@ def _log_softmax(x):
 
 def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: int,
                           beam_width: int = 4, max_length: int = 100, length_penalty: float = 0.0,
-                          decode=None) -> list[Hypothesis]:
+                          decode=None, normalize: bool = True) -> list[Hypothesis]:
     """Left-to-right beam search of one utterance.
 
     Args:
         step: (tokens i32[N], state) -> (log_probs float[N, V], new state). N is the number of live
             hypotheses; state is any nest of arrays or tensors whose every leaf has leading axis N
             (the encoder memory included), because hypotheses are reordered with np.take along
-            it. Scores are normalised with log_softmax, so logits work too.
+            it. Scores are normalised with log_softmax, so logits work too (unless normalize=False).
         initial_state: the state for one hypothesis (leading axis 1).
         bos_id: first input token. eos_id: the token that ends a hypothesis.
         beam_width: live hypotheses kept per step.
@@ -36,6 +36,8 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
         length_penalty: alpha >= 0; hypotheses are ranked by log_prob / len ** alpha, len counting
             eos (0: plain log-probability, which favours short outputs).
         decode: tokenizer decode(ids) -> str or a symbol list, to fill Hypothesis.text.
+        normalize: False when step returns scores that must be summed as they are (joint CTC-attention
+            scores are not a distribution over the next token).
     Returns:
         Up to beam_width Hypothesis, best first, token_ids without bos and eos.
 
@@ -67,7 +69,7 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
     finished: list[Hypothesis] = []
     for length in range(1, max_length + 1):
         log_probs, state = step(tokens, state)
-        log_probs = _log_softmax(log_probs)
+        log_probs = _log_softmax(log_probs) if normalize else np.asarray(log_probs, np.float64)
         total = live_lp[:, None] + log_probs  # [N, V]
         order = np.argsort(-total, axis=None)
         rows, cols = np.unravel_index(order, total.shape)

@@ -13,7 +13,8 @@ class Hypothesis:
         token_ids: label ids without blank, bos or eos (tuple of int).
         log_prob: natural-log score of the sequence under the decoder (float; for CTC and RNN-T the
             log-probability summed over the alignments that the search kept, for the attention
-            decoder the sum of step log-probabilities including eos).
+            decoder the sum of step log-probabilities including eos; in joint CTC-attention decoding
+            (1 - lambda) log p_att + lambda log p_ctc).
         score: the value hypotheses are ranked by (log_prob, plus language-model terms or divided by
             a length penalty where the search applies them).
         text: decode(token_ids) when a decode callable or symbol list was given, else None.

@@ -186,9 +186,24 @@ class LASSpeller(keras.layers.Layer):
         return tf.nn.log_softmax(logits), new
 
     def beam_search(self, encoded, beam_width=4, max_output_length=200, symbols=None):
+        """Best transcript of one utterance's memory [T, D] (joint CTC-attention scores with a CTC head)."""
+        best = self.beam_search_hypotheses(encoded, beam_width=beam_width, max_output_length=max_output_length,
+                                           symbols=symbols)
+        return best[0].text if best else ""
+
+    def beam_search_hypotheses(self, encoded, beam_width=4, max_output_length=200, symbols=None, ctc_weight=None):
+        """Up to beam_width Hypothesis of one utterance's memory [T, D], best first.
+
+        ctc_weight: lambda of the one-pass joint score (1 - lambda) log p_att + lambda log p_ctc, the
+        CTC term as prefix scores (Watanabe et al. 2017); None = the training weight, 0 = attention only.
+        """
         from zoo.decoding._compiled import compiled
         from zoo.decoding.attention_beam_search import attention_beam_search
 
+        weight = self.ctc_weight if ctc_weight is None else float(ctc_weight)
+        if not 0.0 <= weight < 1.0 or (weight > 0 and self.ctc_head is None):
+            raise ConfigError("LASSpeller beam search: ctc_weight needs a CTC head and must be in [0, 1)",
+                              received=weight, expected="0 without a CTC head (ctc_weight 0 in training)")
         encoded = tf.constant(np.asarray(encoded, np.float32)[None])
         memory, keys, _ = self._memory(encoded, tf.shape(encoded)[1:2])
         state = [np.asarray(s) for s in self.initial_state(encoded)] + [memory.numpy(), keys.numpy()]
@@ -196,13 +211,42 @@ class LASSpeller(keras.layers.Layer):
         log_prob_step = compiled(self, "log_prob_step", self._log_prob_step)
 
         def step(tokens, state):
-            log_probs, new = log_prob_step(tf.constant(tokens, tf.int32), *(tf.constant(s) for s in state))
+            log_probs, new = log_prob_step(tf.constant(tokens, tf.int32), *(tf.constant(s) for s in state[:6]))
             return log_probs.numpy(), [s.numpy() for s in new] + [state[4], state[5]]
 
-        best = attention_beam_search(step, state, SOS_EOS_ID, SOS_EOS_ID, beam_width=beam_width,
+        if weight > 0:
+            step, state = self._joint_ctc_step(step, state, self.ctc_head(encoded)[0].numpy(), weight)
+        return attention_beam_search(step, state, SOS_EOS_ID, SOS_EOS_ID, beam_width=beam_width,
                                      max_length=int(max_output_length), length_penalty=self.length_penalty,
-                                     decode=symbols)
-        return best[0].text if best else ""
+                                     decode=symbols, normalize=False)
+
+    @staticmethod
+    def _joint_ctc_step(attention_step, attention_state, ctc_logits, weight):
+        """Wraps the attention step: every token's score becomes (1 - weight) * its attention
+        log-probability + weight * its CTC prefix-score increment (the whole CTC log-probability at
+        the end symbol). The state gains the CTC states of each hypothesis's extensions by every
+        token, [N, V, T, 2], of which the next step keeps the one of the token the search chose."""
+        from zoo.decoding.ctc_prefix_score import CTCPrefixScorer
+
+        scorer = CTCPrefixScorer(ctc_logits)
+        frames, vocabulary = ctc_logits.shape
+        labels = np.arange(1, vocabulary)
+        empty, _ = scorer.initial_state()
+        r_all = np.full((1, vocabulary, frames, 2), -np.inf)
+        psi_all = np.full((1, vocabulary), -np.inf)
+        r_all[0, SOS_EOS_ID], psi_all[0, SOS_EOS_ID] = empty, 0.0  # the start symbol: the empty prefix
+
+        def step(tokens, state):
+            log_probs, new_attention = attention_step(tokens, state[:-2])
+            rows = np.arange(len(tokens))
+            r, psi = state[-2][rows, tokens], state[-1][rows, tokens]
+            last = np.where(tokens == SOS_EOS_ID, -1, tokens)  # only the first step feeds the start symbol
+            new_psi, new_r = np.empty((len(tokens), vocabulary)), np.empty((len(tokens), vocabulary, frames, 2))
+            new_psi[:, 1:], new_r[:, 1:] = scorer.extend(r, last, labels)
+            new_psi[:, SOS_EOS_ID], new_r[:, SOS_EOS_ID] = scorer.final(r), r
+            return (1.0 - weight) * log_probs + weight * (new_psi - psi[:, None]), new_attention + [new_r, new_psi]
+
+        return step, list(attention_state) + [r_all, psi_all]
 
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
