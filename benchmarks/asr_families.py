@@ -28,8 +28,9 @@ def asr_presets():
 
 def decoder_name(p) -> str:
     decoder = p.task_config.get("decoder")
-    return {None: "CTC", "RNNTDecoder": "RNN-T", "LASSpeller": "attention"}.get(
-        decoder and decoder["class_name"], "?")
+    name = {None: "CTC", "RNNTDecoder": "RNN-T", "LASSpeller": "attention"}.get(decoder and decoder["class_name"], "?")
+    ctc_weight = (decoder or {}).get("config", {}).get("ctc_weight", 0)
+    return f"{name} + CTC (joint, weight {ctc_weight:g})" if ctc_weight else name
 
 
 def table(rows) -> str:
