@@ -8,14 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.decoding import _text
+from zoo.decoding._scores import log_softmax
 from zoo.decoding.hypothesis import Hypothesis
 from zoo.errors import ConfigError
-
-
-def _log_softmax(x):
-    x = np.asarray(x, np.float64)
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: int,
@@ -69,7 +64,7 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
     finished: list[Hypothesis] = []
     for length in range(1, max_length + 1):
         log_probs, state = step(tokens, state)
-        log_probs = _log_softmax(log_probs) if normalize else np.asarray(log_probs, np.float64)
+        log_probs = log_softmax(log_probs) if normalize else np.asarray(log_probs, np.float64)
         total = live_lp[:, None] + log_probs  # [N, V]
         order = np.argsort(-total, axis=None)
         rows, cols = np.unravel_index(order, total.shape)

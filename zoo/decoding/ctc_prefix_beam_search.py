@@ -15,17 +15,12 @@ from collections.abc import Callable
 import numpy as np
 
 from zoo.decoding import _text
+from zoo.decoding._scores import log_softmax
 from zoo.decoding.hypothesis import Hypothesis
 from zoo.errors import ConfigError
 
 BLANK_ID = 0
 _NEG = -np.inf
-
-
-def _log_softmax(x):
-    x = np.asarray(x, np.float64)
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 def _positive_int(name, value):
@@ -57,7 +52,7 @@ def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = 
         labelling (summed over the kept paths); score = log_prob + lm_weight * sum(lm) +
         insertion_bonus * len(token_ids), the ranking key.
     """
-    log_probs = _log_softmax(logits)
+    log_probs = log_softmax(logits)
     if log_probs.ndim != 2:
         raise ConfigError("ctc_prefix_beam_search: logits must be [frames, vocab] (one utterance)",
                           received=f"shape {log_probs.shape}", expected="rank 2",

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.decoding._scores import log_softmax
 from zoo.errors import ConfigError
 
 BLANK_ID = 0
-
-
-def _log_softmax(x):
-    x = np.asarray(x, np.float64)
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 class CTCPrefixScorer:
@@ -37,7 +32,7 @@ class CTCPrefixScorer:
         if logits.ndim != 2 or logits.shape[0] < 1 or logits.shape[1] < 2:
             raise ConfigError("CTCPrefixScorer expects the CTC logits of one utterance",
                               received=f"shape {logits.shape}", expected="[T >= 1, V >= 2] (blank id 0)")
-        self.log_probs = _log_softmax(logits)
+        self.log_probs = log_softmax(logits)
 
     def initial_state(self):
         """The empty prefix: nothing emitted, only blanks so far; psi = log 1."""

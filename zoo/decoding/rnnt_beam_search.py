@@ -17,16 +17,11 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.decoding import _text
+from zoo.decoding._scores import log_softmax
 from zoo.decoding.hypothesis import Hypothesis
 from zoo.errors import ConfigError
 
 BLANK_ID = 0
-
-
-def _log_softmax(x):
-    x = np.asarray(x, np.float64)
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 def _stack_states(states):
@@ -90,7 +85,7 @@ def rnnt_beam_search(encoder_out, predictor_step, joint, initial_state, beam_wid
             keys = list(level)
             predict(keys)
             enc = np.repeat(encoder_out[t][None], len(keys), axis=0)
-            log_probs = _log_softmax(joint(enc, np.stack([cache[y][0] for y in keys])))
+            log_probs = log_softmax(joint(enc, np.stack([cache[y][0] for y in keys])))
             scores = np.array([level[y] for y in keys])
             for i, y in enumerate(keys):
                 closed[y] = np.logaddexp(closed.get(y, -np.inf), scores[i] + log_probs[i, BLANK_ID])
