@@ -189,12 +189,23 @@ def make_loss(name: str):
     raise ConfigError("unknown separation loss", received=name, expected=list(LOSSES))
 
 
+SNR_BAND_DB = 5.0
+
+
+def snr_band(snr_db: float) -> str:
+    """The 5 dB input-SNR band of a noisy example, e.g. 7.3 -> "5 to 10"."""
+    low = SNR_BAND_DB * np.floor(float(snr_db) / SNR_BAND_DB)
+    return f"{low:g} to {low + SNR_BAND_DB:g}"
+
+
 def evaluate_separator(task, root: Path, rows: list, *, oracle: bool = True) -> dict:
     """Whole-utterance metrics over `rows` (means). Two or more sources: SI-SDRi, SDR/SIR/SAR (+ the
-    oracle masks' SI-SDRi); one source: PESQ, STOI and SI-SDR of the input and of the estimate."""
+    oracle masks' SI-SDRi); one source: PESQ, STOI and SI-SDR of the input and of the estimate, and
+    their mean gains per 5 dB band of the rows' input SNR (`gain_by_snr_db`, where rows carry snr_db)."""
     from zoo.metrics import separation as m
 
     acc = {}
+    by_band: dict[str, dict] = {}  # one source: the gains per input-SNR band
 
     def add(key, value):
         acc.setdefault(key, []).append(float(np.mean(value)))
@@ -221,9 +232,18 @@ def evaluate_separator(task, root: Path, rows: list, *, oracle: bool = True) -> 
             add("pesq", m.pesq_score(clean, est, rate))
             add("stoi_input", m.stoi_score(clean, mixture, rate))
             add("stoi", m.stoi_score(clean, est, rate))
+            if row.get("snr_db") is not None:
+                band = snr_band(row["snr_db"])
+                gains = by_band.setdefault(band, {})
+                for k in ("pesq", "stoi", "si_sdr"):
+                    gains.setdefault(f"{k}_gain", []).append(acc[k][-1] - acc[f"{k}_input"][-1])
     out = {k: round(float(np.mean(v)), 4) for k, v in acc.items()}
     if "pesq" in out:
         out.update({f"{k}_gain": round(out[k] - out[f"{k}_input"], 4) for k in ("pesq", "stoi", "si_sdr")})
+    if by_band:
+        out["gain_by_snr_db"] = {band: {"examples": len(g["stoi_gain"]),
+                                        **{k: round(float(np.mean(v)), 4) for k, v in g.items()}}
+                                 for band, g in sorted(by_band.items(), key=lambda kv: float(kv[0].split(" ")[0]))}
     out["num_examples"] = len(rows)
     out["eval_seconds"] = round(time.perf_counter() - start, 1)
     return out

@@ -4,6 +4,7 @@ from the given weights and records where it started."""
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from training.separation_train import train_separator
@@ -102,3 +103,31 @@ def test_whole_training_adds_the_runs_a_fine_tune_started_from():
     published = _metrics(summary, "SourceSeparator")
     assert published["train_minutes"] == 100.0 and published["epochs_run"] == 40.0 and published["test"] == {"si_sdri": 7.0}
     assert whole_training({"train_minutes": 5.0, "epochs_run": 3}) == {"train_minutes": 5.0, "epochs_run": 3}
+
+
+def test_snr_bands_are_5_db_wide():
+    from training.separation_train import snr_band
+
+    assert [snr_band(v) for v in (-5.0, -0.1, 0.0, 4.99, 7.3, 20.0)] == [
+        "-5 to 0", "-5 to 0", "0 to 5", "0 to 5", "5 to 10", "20 to 25"]
+
+
+def test_enhancement_gains_per_input_snr_band_add_up_to_the_means(tmp_path):
+    import keras
+
+    from training.separation_train import evaluate_separator
+    from zoo.presets import build_task, get_preset
+
+    _corpus(tmp_path, n_per_split=3)
+    rows = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["split"] != "test"]  # six examples
+    for row, snr in zip(rows, (-3.0, 2.0, 3.5, 12.0, 14.9, 17.0)):
+        row["snr_db"] = snr
+    keras.utils.set_random_seed(1)
+    metrics = evaluate_separator(build_task(get_preset(PRESET)), tmp_path, rows)
+    bands = metrics["gain_by_snr_db"]
+    assert list(bands) == ["-5 to 0", "0 to 5", "10 to 15", "15 to 20"]
+    assert [b["examples"] for b in bands.values()] == [1, 2, 2, 1]
+    for key in ("pesq_gain", "stoi_gain", "si_sdr_gain"):
+        weighted = sum(b[key] * b["examples"] for b in bands.values()) / len(rows)
+        assert weighted == pytest.approx(metrics[key], abs=2e-4), key
