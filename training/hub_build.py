@@ -70,6 +70,29 @@ def _flat(metrics: dict, prefix: str = "") -> dict:
     return out
 
 
+# experiment.json entries that say where a run read and wrote, not how it trained
+_PLACE_SETTINGS = ("preset", "data_root", "output_dir", "init_weights")
+
+
+def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
+    """The card's training settings and reproduce lines. A chain of runs (a fine-tune continuing
+    earlier weights) shows the last run's own settings, not the preset's defaults."""
+    known = "epochs_run" in metrics and "train_minutes" in metrics
+    cost = f" ({metrics['epochs_run']} epochs, {metrics['train_minutes']} min on {metrics.get('machine', '?')})" \
+        if known else ""
+    if not summary.get("continued_from"):
+        return [f"- training settings: `{json.dumps(preset.training, sort_keys=True)}`",
+                f"- reproduce: `{entry.get('recipe', f'zoo train {preset.name}')}`" + cost]
+    experiment = run_dir / "experiment.json"
+    last = json.loads(experiment.read_text()) if experiment.exists() else {}
+    last = {k: v for k, v in last.items() if k not in _PLACE_SETTINGS}
+    return [f"- training settings of the last run: `{json.dumps(last, sort_keys=True) if last else 'not recorded'}`",
+            f"- reproduce: a chain of runs, `zoo train {preset.name}` and then each next run `zoo train "
+            f"{preset.name} --set init_weights=<the previous run's model.weights.h5>` with its settings; the whole "
+            + (f"chain {metrics['epochs_run']} epochs, {metrics['train_minutes']} min, the last run on "
+               f"{metrics.get('machine', '?')}" if known else "chain's cost not recorded")]
+
+
 def build_model_card(preset_name: str, run_dir, hub=None) -> str:
     """The Markdown model card of `preset_name` (docs/models/<preset>.md)."""
     preset = get_preset(preset_name)
@@ -124,10 +147,7 @@ def build_model_card(preset_name: str, run_dir, hub=None) -> str:
         "",
         f"- corpus: `{preset.data.get('corpus', '?')}`, protocol `{preset.data.get('protocol', '-')}`",
         *([f"- labels ({len(preset.labels)}): {', '.join(preset.labels)}"] if preset.labels else []),
-        f"- training settings: `{json.dumps(preset.training, sort_keys=True)}`",
-        f"- reproduce: `{entry.get('recipe', f'zoo train {preset.name}')}`"
-        + (f" ({metrics['epochs_run']} epochs, {metrics['train_minutes']} min on {metrics.get('machine', '?')})"
-           if "epochs_run" in metrics and "train_minutes" in metrics else ""),
+        *_recipe_lines(preset, entry, metrics, summary, Path(run_dir)),
         "",
         "## Files",
         "",

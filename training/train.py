@@ -178,4 +178,8 @@ def _machine() -> str:
     import os
     import platform
 
-    return f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or platform.system()}"
+    total = os.cpu_count()
+    # a run pinned to fewer cores (taskset) says so: its minutes are not the whole machine's
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    cores = f"{usable} of {total} cores" if usable and total and usable < total else f"{total} cores"
+    return f"{platform.machine()} {cores}, {platform.processor() or platform.system()}"

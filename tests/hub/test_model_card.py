@@ -52,3 +52,10 @@ def test_recognizer_card_shows_wer_per_voice_group_and_no_class_labels(tmp_path)
     assert "| train_minutes | 90 |" in card and "| updates | 3000 |" in card  # the whole training
     assert "labels (" not in card and "Per-class" not in card
     assert "WER per voice group and the first transcripts" in card
+    # a chain of runs: the last run's own settings, not the preset's defaults
+    assert "a chain of runs" in card and "training settings of the last run: `not recorded`" in card
+    (run / "experiment.json").write_text(json.dumps({"preset": name, "output_dir": "runs/x", "init_weights": "w.h5",
+                                                     "learning_rate": 0.0005, "patience": 1000}))
+    card = build_model_card(name, run, hub=tmp_path / "hub")
+    assert 'training settings of the last run: `{"learning_rate": 0.0005, "patience": 1000}`' in card
+    assert "runs/x" not in card and "the whole chain 9.0 epochs, 90.0 min, the last run on ?" in card  # scaled
