@@ -43,9 +43,18 @@ def table(rows) -> str:
         body.append([p.family, f"`{p.name}`", decoder_name(p), f"{s['params']:,}", f"{s['test_wer_greedy']:.2%}",
                      f"{s['test_wer_beam']:.2%} (w={s['beam_width']})", f"{s['test_cer_greedy']:.2%}",
                      f"{s['validation_wer_greedy']:.2%}", f"{s['train_minutes']:.1f}", s.get("updates", "?"),
-                     s["epochs_run"]])
+                     s["epochs_run"], cores(s.get("machine", ""))])
     return markdown_table(["family", "preset", "decoder", "params", "test WER greedy", "test WER beam",
-                           "test CER greedy", "val WER greedy", "train min", "updates", "epochs"], body)
+                           "test CER greedy", "val WER greedy", "train min", "updates", "epochs",
+                           "last run's CPU cores"], body)
+
+
+def cores(machine: str) -> str:
+    """'x86_64 1 of 2 cores, Linux' -> '1 of 2' (a run pinned with taskset), 'x86_64 2 cores, ...' -> '2'."""
+    import re
+
+    found = re.search(r"(\d+(?: of \d+)?) cores", machine)
+    return found.group(1) if found else "?"
 
 
 def group_table(rows, data_root) -> str:
@@ -112,7 +121,8 @@ def main(argv=None):
     section = write_section("asr-families", "\n".join([
         "## Speech recognition families (speech-sentences-synth, test split = voices never heard in training)",
         "",
-        f"Machine: {machine()} (training on these 2 CPU cores, shared with other jobs); TensorFlow "
+        f"Machine: {machine()} (training on its CPU cores, shared with other jobs; a run pinned to one core "
+        "says so in the last column); TensorFlow "
         f"{rows[0][1].get('tensorflow', '?')}. Each preset trained by `zoo train PRESET` under a wall-clock budget "
         "(learning rate annealed over the budget, best epoch by validation greedy WER); WER by jiwer over the "
         "character transcripts of the held-out-voice test split. Greedy decoding runs inside the exported graph; "
