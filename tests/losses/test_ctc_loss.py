@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from zoo.errors import ConfigError
-from zoo.losses.ctc_loss import CTCLoss, ctc_loss
+from zoo.losses.ctc_loss import CTCLoss, ctc_alignable, ctc_loss
 
 
 def collapse(path):
@@ -97,3 +97,14 @@ def test_works_inside_tf_function():
     fn = tf.function(lambda y, p: CTCLoss(reduction="none")(y, p))
     np.testing.assert_allclose(fn(labels, logits).numpy(),
                                ctc_loss(labels, logits, [2, 2], [5, 5]).numpy(), rtol=1e-6)
+
+
+def test_alignable_rows_are_those_with_a_path_by_brute_force():
+    """ctc_alignable agrees with brute force: some frame path collapses to the labels."""
+    rows = [([1, 2, 0], 2, 2), ([1, 1, 0], 2, 2), ([1, 1, 0], 2, 3), ([2, 2, 2], 3, 4), ([2, 2, 2], 3, 5),
+            ([1, 2, 1], 3, 3), ([0, 0, 0], 0, 1)]
+    labels = tf.constant([r[0] for r in rows])
+    got = ctc_alignable(labels, tf.constant([r[1] for r in rows]), tf.constant([r[2] for r in rows])).numpy()
+    expected = [any(collapse(p) == tuple(r[0][:r[1]]) for p in itertools.product(range(3), repeat=r[2]))
+                for r in rows]
+    assert got.tolist() == expected == [True, False, True, False, True, True, True]

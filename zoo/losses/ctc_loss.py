@@ -22,12 +22,24 @@ def ctc_loss(labels, logits, label_length, logit_length):
 
     An utterance whose labels cannot be aligned in logit_length frames (too short for the labels
     and their mandatory blanks between repeats) gets about 709 (exp(-709) is float's floor), not an
-    infinite loss: tf.nn.ctc_loss's value, kept as is; callers that may see such rows mask them.
+    infinite loss: tf.nn.ctc_loss's value, kept as is; callers that may see such rows mask them
+    with ctc_alignable.
     """
     return tf.nn.ctc_loss(labels=tf.cast(labels, tf.int32), logits=logits,
                           label_length=tf.cast(label_length, tf.int32),
                           logit_length=tf.cast(logit_length, tf.int32),
                           logits_time_major=False, blank_index=BLANK_ID)
+
+
+def ctc_alignable(labels, label_length, logit_length):
+    """bool[B]: whether each row's labels fit its frames, one frame per label plus one blank between
+    each pair of equal neighbours (CTC's shortest path); ctc_loss is ~709 for a row that does not."""
+    labels = tf.cast(labels, tf.int32)
+    label_length = tf.cast(label_length, tf.int32)
+    valid = tf.range(tf.shape(labels)[1])[None, :] < label_length[:, None]
+    repeats = tf.reduce_sum(tf.cast(tf.logical_and(tf.equal(labels[:, 1:], labels[:, :-1]), valid[:, 1:]), tf.int32),
+                            axis=1)
+    return label_length + repeats <= tf.cast(logit_length, tf.int32)
 
 
 @keras.saving.register_keras_serializable(package="zoo")

@@ -119,18 +119,13 @@ class LASSpeller(keras.layers.Layer):
     def _ctc_loss(self, encoded, length, labels, label_length):
         """CTC over the memory frames, 0 for an utterance whose labels cannot be aligned in its frames
         (tf.nn.ctc_loss would score it about 709 and swamp the batch's loss)."""
-        from zoo.losses.ctc_loss import ctc_loss
+        from zoo.losses.ctc_loss import ctc_alignable, ctc_loss
 
-        labels = tf.cast(labels, tf.int32)
         label_length = tf.cast(label_length, tf.int32)
-        length = tf.cast(length, tf.int32)
-        valid = tf.range(tf.shape(labels)[1])[None, :] < label_length[:, None]
-        repeats = tf.reduce_sum(tf.cast(tf.logical_and(tf.equal(labels[:, 1:], labels[:, :-1]), valid[:, 1:]),
-                                        tf.int32), axis=1)
-        feasible = label_length + repeats <= length
-        # an infeasible row is scored on no labels (finite), then dropped
-        loss = ctc_loss(labels, self.ctc_head(encoded), tf.where(feasible, label_length, 0), length)
-        return tf.where(feasible, loss, 0.0)
+        alignable = ctc_alignable(labels, label_length, length)
+        # an unalignable row is scored on no labels (finite gradients), then dropped
+        loss = ctc_loss(labels, self.ctc_head(encoded), tf.where(alignable, label_length, 0), length)
+        return tf.where(alignable, loss, 0.0)
 
     def _attention_loss(self, encoded, length, labels, label_length, training):
         memory, keys, mask = self._memory(encoded, length)
