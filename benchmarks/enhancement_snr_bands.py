@@ -20,19 +20,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from report import machine, write_section  # noqa: E402
 
 
-def parse_weights(items, preset):
+def parse_weights(items):
+    """{label: weights path, or None for the hub's published weights (pulled and sha256-verified)}."""
     from zoo.errors import ConfigError
-    from zoo.presets import WEIGHTS_FILE, hub_dir
 
     if not items:
-        return {"hub": hub_dir() / preset / WEIGHTS_FILE}
+        return {"hub": None}
     out = {}
     for item in items:
         label, sep, path = item.partition("=")
         if not sep or not label or not Path(path).is_file():
             raise ConfigError("--weights takes LABEL=PATH of an existing weights file", received=item,
                               expected="e.g. hub=hub/enh_dtln_16k/model.weights.h5")
-        out[label] = Path(path)
+        out[label] = path
     return out
 
 
@@ -49,7 +49,7 @@ def main(argv=None):
     from training.manifest import read_manifest
     from training.reports import markdown_table
     from training.separation_train import evaluate_separator
-    from zoo.presets import build_task, get_preset
+    from zoo.presets import get_preset, load_preset
 
     preset = get_preset(args.preset)
     manifest = manifest_path(preset.data["corpus"], args.data_root)
@@ -58,9 +58,8 @@ def main(argv=None):
     header = machine()
     start = time.perf_counter()
     results = {}
-    for label, path in parse_weights(args.weights, args.preset).items():
-        task = build_task(preset)
-        task.load_weights(str(path))
+    for label, path in parse_weights(args.weights).items():
+        task = load_preset(args.preset, weights_path=path)
         results[label] = evaluate_separator(task, manifest.parent, rows, oracle=False)
         print(f"{label}: PESQ {results[label]['pesq_gain']:+.3f}, STOI {results[label]['stoi_gain']:+.4f}",
               flush=True)

@@ -192,10 +192,9 @@ def make_loss(name: str):
 SNR_BAND_DB = 5.0
 
 
-def snr_band(snr_db: float) -> str:
-    """The 5 dB input-SNR band of a noisy example, e.g. 7.3 -> "5 to 10"."""
-    low = SNR_BAND_DB * np.floor(float(snr_db) / SNR_BAND_DB)
-    return f"{low:g} to {low + SNR_BAND_DB:g}"
+def snr_band(snr_db: float) -> float:
+    """The lower edge of the 5 dB input-SNR band of a noisy example, e.g. 7.3 -> 5.0."""
+    return float(SNR_BAND_DB * np.floor(float(snr_db) / SNR_BAND_DB))
 
 
 def evaluate_separator(task, root: Path, rows: list, *, oracle: bool = True) -> dict:
@@ -205,7 +204,7 @@ def evaluate_separator(task, root: Path, rows: list, *, oracle: bool = True) -> 
     from zoo.metrics import separation as m
 
     acc = {}
-    by_band: dict[str, dict] = {}  # one source: the gains per input-SNR band
+    by_band: dict[float, dict] = {}  # one source: the gains per input-SNR band (its lower edge)
 
     def add(key, value):
         acc.setdefault(key, []).append(float(np.mean(value)))
@@ -241,9 +240,9 @@ def evaluate_separator(task, root: Path, rows: list, *, oracle: bool = True) -> 
     if "pesq" in out:
         out.update({f"{k}_gain": round(out[k] - out[f"{k}_input"], 4) for k in ("pesq", "stoi", "si_sdr")})
     if by_band:
-        out["gain_by_snr_db"] = {band: {"examples": len(g["stoi_gain"]),
-                                        **{k: round(float(np.mean(v)), 4) for k, v in g.items()}}
-                                 for band, g in sorted(by_band.items(), key=lambda kv: float(kv[0].split(" ")[0]))}
+        out["gain_by_snr_db"] = {f"{low:g} to {low + SNR_BAND_DB:g}": {
+            "examples": len(g["stoi_gain"]), **{k: round(float(np.mean(v)), 4) for k, v in g.items()}}
+            for low, g in sorted(by_band.items())}
     out["num_examples"] = len(rows)
     out["eval_seconds"] = round(time.perf_counter() - start, 1)
     return out

@@ -108,8 +108,7 @@ def test_whole_training_adds_the_runs_a_fine_tune_started_from():
 def test_snr_bands_are_5_db_wide():
     from training.separation_train import snr_band
 
-    assert [snr_band(v) for v in (-5.0, -0.1, 0.0, 4.99, 7.3, 20.0)] == [
-        "-5 to 0", "-5 to 0", "0 to 5", "0 to 5", "5 to 10", "20 to 25"]
+    assert [snr_band(v) for v in (-5.0, -0.1, 0.0, 4.99, 7.3, 20.0)] == [-5.0, -5.0, 0.0, 0.0, 5.0, 20.0]
 
 
 def test_enhancement_gains_per_input_snr_band_add_up_to_the_means(tmp_path):
