@@ -236,9 +236,10 @@ class LASSpeller(keras.layers.Layer):
             rows = np.arange(len(tokens))
             r, psi = state[-2][rows, tokens], state[-1][rows, tokens]
             last = np.where(tokens == SOS_EOS_ID, -1, tokens)  # only the first step feeds the start symbol
-            new_psi, new_r = np.empty((len(tokens), vocabulary)), np.empty((len(tokens), vocabulary, frames, 2))
+            new_psi = np.empty((len(tokens), vocabulary))
+            new_r = np.full((len(tokens), vocabulary, frames, 2), -np.inf)  # an ended hypothesis is not extended
             new_psi[:, 1:], new_r[:, 1:] = scorer.extend(r, last, labels)
-            new_psi[:, SOS_EOS_ID], new_r[:, SOS_EOS_ID] = scorer.final(r), r
+            new_psi[:, SOS_EOS_ID] = scorer.final(r)
             return (1.0 - weight) * log_probs + weight * (new_psi - psi[:, None]), new_attention + [new_r, new_psi]
 
         return step, list(attention_state) + [r_all, psi_all]
