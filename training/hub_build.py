@@ -86,6 +86,17 @@ def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
     experiment = run_dir / "experiment.json"
     last = json.loads(experiment.read_text()) if experiment.exists() else {}
     last = {k: v for k, v in last.items() if k not in _PLACE_SETTINGS}
+    if last.get("accelerator_runs"):  # trained on a lent GPU machine (training.accelerator_separation)
+        runs = last.pop("accelerator_runs")
+        return [f"- training settings of the accelerator runs (in order): `{json.dumps(runs, sort_keys=True)}`; "
+                f"examples: {last.get('mixtures', '?')}",
+                f"- reproduce: `python -m training.accelerator_separation pack {preset.name} --out PACK --init "
+                f"{runs[0].get('init_weights') or '<weights>'}`, then on the GPU machine `KERAS_BACKEND=jax python -m "
+                f"training.accelerator_separation train {preset.name} --pack PACK --out RUN` with each run's settings "
+                f"(each next run starting from the last's weights), then `python -m training.accelerator_separation "
+                f"adopt {preset.name} --from RUN...`"
+                + (f"; the whole chain {metrics['epochs_run']} epochs, {metrics['train_minutes']} min, the last run "
+                   f"on {metrics.get('machine', '?')}" if known else "")]
     return [f"- training settings of the last run: `{json.dumps(last, sort_keys=True) if last else 'not recorded'}`",
             f"- reproduce: a chain of runs, `zoo train {preset.name}` and then each next run `zoo train "
             f"{preset.name} --set init_weights=<the previous run's model.weights.h5>` with its settings; the whole "

@@ -88,23 +88,26 @@ def whole_training(summary: dict) -> dict:
 
 def run_record(run_dir: Path, task) -> dict:
     """best_val_loss, train_minutes, epochs_run (from history.csv and train_time.json), params,
-    machine and TensorFlow version."""
+    machine (train_time.json's, else this one) and TensorFlow version."""
     import tensorflow as tf
 
     from training.train import _machine
 
     run_dir = Path(run_dir)
-    timing = run_dir / "train_time.json"
-    train_seconds = json.loads(timing.read_text())["train_seconds"] if timing.exists() else float("nan")
+    timing = json.loads((run_dir / "train_time.json").read_text()) if (run_dir / "train_time.json").exists() else {}
+    train_seconds = timing.get("train_seconds", float("nan"))
     history = []
     if (run_dir / "history.csv").exists():
         with open(run_dir / "history.csv") as f:
             history = list(csv.DictReader(f))
+    counted = {k: timing[k] for k in ("updates", "train_examples_seen") if k in timing}
     return {
+        **counted,
         "best_val_loss": round(min(float(h["val_loss"]) for h in history), 4) if history else None,
         "train_minutes": round(train_seconds / 60.0, 2),
         "epochs_run": len(history),
         "params": int(task.count_params()),
-        "machine": _machine() + " (CPU training)",
+        # runs trained elsewhere (training.accelerator_separation) name their machine in train_time.json
+        "machine": timing.get("machine") or _machine() + " (CPU training)",
         "tensorflow": tf.__version__,
     }

@@ -166,9 +166,8 @@ def validation_arrays(root: Path, rows: list, crop: int):
 def make_loss(name: str):
     from zoo.losses.pit_loss import PermutationInvariantLoss
     from zoo.losses.si_sdr_loss import NegativeSISDR
-    from zoo.losses.stft_loss import MultiResolutionSTFTLoss
 
-    if name == "pit_si_sdr":
+    if name == "pit_si_sdr":  # the STFT losses below need TensorFlow; this one runs on any Keras backend
         return PermutationInvariantLoss(NegativeSISDR())
     if name in ("pit_psa", "pit_magnitude"):  # mask training targets on the masked outputs' spectra
         from zoo.losses.stft_loss import SpectralMSE
@@ -178,6 +177,8 @@ def make_loss(name: str):
     if name == "si_sdr":
         return NegativeSISDR()
     if name == "si_sdr_mrstft":
+        from zoo.losses.stft_loss import MultiResolutionSTFTLoss
+
         sisdr, mrstft = NegativeSISDR(), MultiResolutionSTFTLoss(fft_lengths=(512, 1024, 256),
                                                                  frame_steps=(128, 256, 64),
                                                                  frame_lengths=(512, 1024, 256))
@@ -311,7 +312,9 @@ def finish_run(task, exp, preset, root, split, run_dir) -> dict:
         "corpus": preset.data["corpus"],
         "test": metrics,
         **record,
-        "train_examples_seen": record["epochs_run"] * exp.steps_per_epoch * exp.batch_size,
+        # runs that count their own crops (accelerator chains of unequal epochs) say so in train_time.json
+        "train_examples_seen": record.get("train_examples_seen")
+        or record["epochs_run"] * exp.steps_per_epoch * exp.batch_size,
         "algorithmic_latency_ms": task.algorithmic_latency_ms,
     }
     if exp.init_weights:  # a fine-tune: record where it started, so tables can carry the whole cost

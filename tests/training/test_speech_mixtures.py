@@ -9,37 +9,7 @@ import soundfile as sf
 
 from training.corpora import speech_mixtures as sm
 from training.manifest import read_manifest
-from zoo.audio import write_audio
 from zoo.errors import ConfigError, DataError
-
-SPEAKERS = {"train": ["v0", "v1", "v2"], "validation": ["v3", "v4"], "test": ["v5", "v6"]}
-
-
-@pytest.fixture(scope="module")
-def speech_manifest(tmp_path_factory):
-    """A speech-commands-synth style corpus: 1 s clips with one harmonic 'word' each, and silence rows."""
-    folder = tmp_path_factory.mktemp("speech")
-    rows = []
-    for split, voices in SPEAKERS.items():
-        for v, voice in enumerate(voices):
-            f0 = 90.0 + 35.0 * int(voice[1:])
-            for w in range(4):
-                rng = np.random.default_rng([int(voice[1:]), w])
-                n, offset = int(rng.integers(3000, 6000)), int(rng.integers(500, 8000))
-                t = np.arange(n) / 16000
-                word = np.hanning(n) * sum(np.sin(2 * np.pi * k * f0 * (1 + 0.05 * w) * t) / k for k in range(1, 6))
-                clip = np.zeros(16000, np.float32)
-                clip[offset : offset + n] = 0.3 * word
-                rel = f"audio/w{w}/{voice}.wav"
-                write_audio(folder / rel, clip, 16000)
-                rows.append({"path": rel, "label": f"w{w}", "split": split, "speaker": voice, "engine": "espeak-ng",
-                             "offset": offset, "word_samples": n})
-        write_audio(folder / f"audio/silence/{split}.wav", np.full(16000, 1e-3, np.float32), 16000)
-        rows.append({"path": f"audio/silence/{split}.wav", "label": "silence", "split": split,
-                     "speaker": f"colored-noise:{split}", "engine": "colored-noise"})
-    (folder / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return folder / "manifest.jsonl"
-
 
 def _digest(folder):
     h = hashlib.sha256()
@@ -64,17 +34,17 @@ def corpora(tmp_path_factory, speech_manifest):
     return out
 
 
-def test_tiny_corpus_layout_and_split_by_voice(corpora):
+def test_tiny_corpus_layout_and_split_by_voice(corpora, speech_speakers):
     manifest = corpora[False]
     assert manifest.parent.name == sm.NAME and corpora[True].parent.name == sm.NAME_REVERB
     rows = read_manifest(manifest, required=sm.MIXTURE_KEYS)
-    assert {s: sum(r["split"] == s for r in rows) for s in SPEAKERS} == sm.SCALES["tiny"]
+    assert {s: sum(r["split"] == s for r in rows) for s in speech_speakers} == sm.SCALES["tiny"]
     for row in rows:
-        assert len(set(row["speakers"])) == 2 and set(row["speakers"]) <= set(SPEAKERS[row["split"]])
+        assert len(set(row["speakers"])) == 2 and set(row["speakers"]) <= set(speech_speakers[row["split"]])
         for speaker, clips in zip(row["speakers"], row["speech_clips"]):
             assert all(c.endswith(f"/{speaker}.wav") and "silence" not in c for c in clips)
             assert sm.WORDS_PER_UTTERANCE[0] <= len(clips) <= sm.WORDS_PER_UTTERANCE[1]
-    by_split = {s: {v for r in rows if r["split"] == s for v in r["speakers"]} for s in SPEAKERS}
+    by_split = {s: {v for r in rows if r["split"] == s for v in r["speakers"]} for s in speech_speakers}
     assert not (by_split["train"] & by_split["validation"]) and not (by_split["train"] & by_split["test"])
     assert not (by_split["validation"] & by_split["test"])
 

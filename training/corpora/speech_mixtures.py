@@ -120,7 +120,8 @@ class SpeechBank:
                             fix=f"regenerate the speech corpus (`zoo data make {SPEECH_CORPUS}`) at a larger scale")
         return speakers
 
-    def word(self, row: dict, sample_rate: int, rng) -> np.ndarray:
+    def clip(self, row: dict, sample_rate: int) -> np.ndarray:
+        """The word of one corpus row, silence trimmed, at `sample_rate`."""
         from training.corpora.speech_commands_synth import trim_silence
         from zoo.audio import read_audio, resample
 
@@ -128,8 +129,10 @@ class SpeechBank:
         if "offset" in row and "word_samples" in row:
             x = x[int(row["offset"]) : int(row["offset"]) + int(row["word_samples"])]
         x = trim_silence(x, frame=max(1, sr // 100))
-        if sr != sample_rate:
-            x = resample(x, sr, sample_rate)
+        return resample(x, sr, sample_rate) if sr != sample_rate else x
+
+    def word(self, row: dict, sample_rate: int, rng) -> np.ndarray:
+        x = self.clip(row, sample_rate)
         rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
         if rms <= 0:
             raise DataError("silent word clip in the speech corpus", received=row["path"], expected="speech",
@@ -344,15 +347,34 @@ def cached_rirs(state: dict, key, compute):
     return state["rirs"][key]
 
 
+def draw_two_speakers(bank: SpeechBank, split: str, rng, sample_rate: int = SAMPLE_RATE):
+    """One mixture's draws: two different speakers of `split`, an utterance of each, the SIR (dB,
+    s1 over s2) and the mixture level (dBFS). Shared by the corpus and mixing on the fly."""
+    speakers = [str(s) for s in rng.choice(bank.speakers(split, 2), size=2, replace=False)]
+    utts = [bank.utterance(split, s, rng, sample_rate) for s in speakers]
+    return speakers, utts, float(rng.uniform(*SIR_RANGE_DB)), float(rng.uniform(*MIX_RMS_RANGE_DB))
+
+
+def set_levels(images, targets, sir: float, level: float):
+    """(g, images, targets, mix): the two speakers' images and targets scaled to `sir` apart, and the
+    common scale g that sets the mixture (mix = images[0] + images[1]) to `level` dBFS with nothing
+    peaking above PEAK_MAX once multiplied by g."""
+    gains = [10 ** ((sir / 2 - rms_db(images[0])) / 20), 10 ** ((-sir / 2 - rms_db(images[1])) / 20)]
+    images = [g * x for g, x in zip(gains, images)]
+    targets = [g * x for g, x in zip(gains, targets)]
+    mix = images[0] + images[1]
+    g = 10 ** ((level - rms_db(mix)) / 20)
+    g *= anti_clip_scale(g * mix, *(g * x for x in images + targets))
+    return g, images, targets, mix
+
+
 def make_two_speaker_unit(unit: dict, state: dict) -> dict:
     """Draw, render and write one mixture; return its manifest row."""
     bank = state["bank"]
     split, i, seed, out_dir, reverberant = unit["split"], unit["index"], unit["seed"], Path(unit["out"]), unit["reverb"]
     sr = SAMPLE_RATE
     rng = np.random.default_rng(seed_key(seed, NAME, split, i))
-    speakers = [str(s) for s in rng.choice(bank.speakers(split, 2), size=2, replace=False)]
-    utts = [bank.utterance(split, s, rng, sr) for s in speakers]
-    sir, level = float(rng.uniform(*SIR_RANGE_DB)), float(rng.uniform(*MIX_RMS_RANGE_DB))
+    speakers, utts, sir, level = draw_two_speakers(bank, split, rng)
     n = min(len(u[0]) for u in utts)  # "min" mode
     dry = [u[0][:n] for u in utts]
     room = None
@@ -369,12 +391,7 @@ def make_two_speaker_unit(unit: dict, state: dict) -> dict:
                      "room_index": r, "reuse": ROOM_REUSE})
     else:
         images = targets = dry
-    gains = [10 ** ((sir / 2 - rms_db(images[0])) / 20), 10 ** ((-sir / 2 - rms_db(images[1])) / 20)]
-    images = [g * x for g, x in zip(gains, images)]
-    targets = [g * x for g, x in zip(gains, targets)]
-    mix = images[0] + images[1]
-    g = 10 ** ((level - rms_db(mix)) / 20)
-    g *= anti_clip_scale(g * mix, *(g * x for x in images + targets))
+    g, images, targets, mix = set_levels(images, targets, sir, level)
     parts = [to_pcm(g * x) for x in images]
     name = f"{i:05d}.wav"
     rel = {"mix": f"{split}/mix/{name}", "s1": f"{split}/s1/{name}", "s2": f"{split}/s2/{name}"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from zoo.blocks.global_layer_norm import GlobalLayerNorm
 
@@ -19,9 +19,9 @@ class CumulativeLayerNorm(GlobalLayerNorm):
     """
 
     def call(self, x):
-        channels = tf.cast(tf.shape(x)[-1], x.dtype)
-        count = tf.cast(tf.range(1, tf.shape(x)[1] + 1), x.dtype)[None, :, None] * channels
-        mean = tf.cumsum(tf.reduce_sum(x, axis=-1, keepdims=True), axis=1) / count
-        power = tf.cumsum(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True), axis=1) / count
-        var = tf.maximum(power - tf.square(mean), 0.0)
-        return self.gamma * (x - mean) * tf.math.rsqrt(var + self.epsilon) + self.beta
+        total = ops.sum(x, axis=-1, keepdims=True)
+        count = ops.cumsum(ops.ones_like(total), axis=1) * float(x.shape[-1])  # entries in frames 0..t
+        mean = ops.cumsum(total, axis=1) / count
+        power = ops.cumsum(ops.sum(ops.square(x), axis=-1, keepdims=True), axis=1) / count
+        var = ops.maximum(power - ops.square(mean), 0.0)
+        return self.gamma * (x - mean) * ops.rsqrt(var + self.epsilon) + self.beta

@@ -6,7 +6,7 @@ import itertools
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from zoo.errors import ConfigError
 
@@ -43,8 +43,8 @@ class PermutationInvariantLoss(keras.losses.Loss):
         self.pairwise_loss = pairwise_loss
 
     def _num_sources(self, y_true, y_pred) -> int:
-        t, p = tf.TensorShape(np.shape(y_true)), tf.TensorShape(np.shape(y_pred))
-        if t.rank is None or t.rank < 3 or t.rank != p.rank or t[1] is None or t[1] != p[1]:
+        t, p = tuple(np.shape(y_true)), tuple(np.shape(y_pred))
+        if len(t) < 3 or len(t) != len(p) or t[1] is None or t[1] != p[1]:
             raise ConfigError("PermutationInvariantLoss: targets and estimates must be [B, S, ...] with the same "
                               "static S", received=f"y_true {t}, y_pred {p}",
                               expected="equal ranks >= 3 and equal, known source counts",
@@ -57,38 +57,41 @@ class PermutationInvariantLoss(keras.losses.Loss):
     def pairwise(self, y_true, y_pred):
         """f32[B, S, S]: entry [b, i, j] is the loss of estimate j against target i."""
         s = self._num_sources(y_true, y_pred)
-        y_true = tf.convert_to_tensor(y_true)
-        y_pred = tf.cast(tf.convert_to_tensor(y_pred), y_true.dtype)
-        shape = tf.shape(y_true)
-        rest = shape[2:]
-        t = tf.broadcast_to(y_true[:, :, None], tf.concat([shape[:2], [s], rest], 0))
-        p = tf.broadcast_to(y_pred[:, None, :], tf.concat([shape[:2], [s], rest], 0))
-        flat = tf.concat([[-1], rest], 0)
+        y_true = ops.convert_to_tensor(y_true)
+        y_pred = ops.cast(ops.convert_to_tensor(y_pred), y_true.dtype)
+        rank = len(y_true.shape)
+        # pair k = i * S + j holds target i and estimate j, flattened into the batch axis
+        t = ops.repeat(y_true, s, axis=1)
+        p = ops.tile(y_pred, [1, s] + [1] * (rank - 2))
+        flat = [-1] + [ops.shape(y_true)[k] for k in range(2, rank)]
         fn = self.pairwise_loss.call if isinstance(self.pairwise_loss, keras.losses.Loss) else self.pairwise_loss
-        values = tf.convert_to_tensor(fn(tf.reshape(t, flat), tf.reshape(p, flat)))
-        values = tf.reshape(tf.cast(values, tf.float32), [shape[0], s * s, -1])
-        return tf.reshape(tf.reduce_mean(values, axis=-1), [shape[0], s, s])
+        values = ops.cast(ops.convert_to_tensor(fn(ops.reshape(t, flat), ops.reshape(p, flat))), "float32")
+        if len(values.shape) > 1:  # losses that keep extra axes: their mean per pair
+            values = ops.mean(values, axis=tuple(range(1, len(values.shape))))
+        return ops.reshape(values, (-1, s, s))
 
     def _permutation_losses(self, y_true, y_pred):
         s = self._num_sources(y_true, y_pred)
         perms = np.array(list(itertools.permutations(range(s))), np.int32)  # [P, S]
         onehot = np.eye(s, dtype=np.float32)[perms]  # [P, S(target), S(estimate)]
-        losses = tf.einsum("bij,pij->bp", self.pairwise(y_true, y_pred), tf.constant(onehot)) / s
+        losses = ops.einsum("bij,pij->bp", self.pairwise(y_true, y_pred), ops.convert_to_tensor(onehot)) / s
         return losses, perms
 
     def call(self, y_true, y_pred):
         losses, _ = self._permutation_losses(y_true, y_pred)
-        return tf.reduce_min(losses, axis=-1)
+        return ops.min(losses, axis=-1)
 
     def best_permutation(self, y_true, y_pred):
         """i32[B, S]: perm[b, i] is the estimate matched to target i (y_pred[b, perm[b]] aligns them)."""
         losses, perms = self._permutation_losses(y_true, y_pred)
-        return tf.gather(tf.constant(perms), tf.argmin(losses, axis=-1, output_type=tf.int32))
+        return ops.take(ops.convert_to_tensor(perms), ops.cast(ops.argmin(losses, axis=-1), "int32"), axis=0)
 
     @staticmethod
     def permute(y_pred, perm):
         """Reorder estimates f32[B, S, ...] by `best_permutation`'s i32[B, S]."""
-        return tf.gather(y_pred, perm, batch_dims=1)
+        y_pred = ops.convert_to_tensor(y_pred)
+        index = ops.reshape(ops.cast(perm, "int32"), tuple(np.shape(perm)) + (1,) * (len(y_pred.shape) - 2))
+        return ops.take_along_axis(y_pred, index, axis=1)
 
     def get_config(self):
         config = super().get_config()

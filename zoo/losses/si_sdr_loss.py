@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+import numpy as np
+from keras import ops
 
 from zoo.errors import ConfigError
 
@@ -15,17 +16,17 @@ def si_sdr(y_true, y_pred, zero_mean: bool = True, eps: float = 1e-8):
     SI-SDR = 10 log10(||target||^2 / ||error||^2). `eps` keeps silent references and perfect
     estimates finite (a perfect estimate scores about 10 log10(||target||^2 / eps)).
     """
-    y_true = tf.cast(y_true, tf.float32)
-    y_pred = tf.cast(y_pred, tf.float32)
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
     if zero_mean:
-        y_true = y_true - tf.reduce_mean(y_true, axis=-1, keepdims=True)
-        y_pred = y_pred - tf.reduce_mean(y_pred, axis=-1, keepdims=True)
-    dot = tf.reduce_sum(y_true * y_pred, axis=-1, keepdims=True)
-    energy = tf.reduce_sum(tf.square(y_true), axis=-1, keepdims=True)
+        y_true = y_true - ops.mean(y_true, axis=-1, keepdims=True)
+        y_pred = y_pred - ops.mean(y_pred, axis=-1, keepdims=True)
+    dot = ops.sum(y_true * y_pred, axis=-1, keepdims=True)
+    energy = ops.sum(ops.square(y_true), axis=-1, keepdims=True)
     target = (dot + eps) / (energy + eps) * y_true
     error = y_pred - target
-    ratio = (tf.reduce_sum(tf.square(target), axis=-1) + eps) / (tf.reduce_sum(tf.square(error), axis=-1) + eps)
-    return 10.0 * tf.math.log(ratio) / tf.math.log(10.0)
+    ratio = (ops.sum(ops.square(target), axis=-1) + eps) / (ops.sum(ops.square(error), axis=-1) + eps)
+    return 10.0 * ops.log(ratio) / np.log(10.0)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
