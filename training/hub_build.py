@@ -89,7 +89,8 @@ def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
     if last.get("accelerator_runs"):  # trained on a lent GPU machine (training.accelerator_separation)
         runs = last.pop("accelerator_runs")
         return [f"- training settings of the accelerator runs (in order): `{json.dumps(runs, sort_keys=True)}`; "
-                f"examples: {last.get('mixtures', '?')}",
+                f"examples: {last.get('mixtures', '?')} ({last.get('pack', {}).get('word_clips', '?')} clips of "
+                f"{last.get('pack', {}).get('voices', '?')} voices)",
                 f"- reproduce: `python -m training.accelerator_separation pack {preset.name} --out PACK --init "
                 f"{runs[0].get('init_weights') or '<weights>'}`, then on the GPU machine `KERAS_BACKEND=jax python -m "
                 f"training.accelerator_separation train {preset.name} --pack PACK --out RUN` with each run's settings "

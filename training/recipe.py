@@ -100,9 +100,9 @@ def run_record(run_dir: Path, task) -> dict:
     if (run_dir / "history.csv").exists():
         with open(run_dir / "history.csv") as f:
             history = list(csv.DictReader(f))
-    counted = {k: timing[k] for k in ("updates", "train_examples_seen") if k in timing}
     return {
-        **counted,
+        # runs trained elsewhere count their own examples (accelerator chains of unequal epochs)
+        **({"train_examples_seen": timing["train_examples_seen"]} if "train_examples_seen" in timing else {}),
         "best_val_loss": round(min(float(h["val_loss"]) for h in history), 4) if history else None,
         "train_minutes": round(train_seconds / 60.0, 2),
         "epochs_run": len(history),
