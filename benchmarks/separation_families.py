@@ -1,7 +1,7 @@
 """Separation and enhancement families side by side -> docs/benchmarks.md (section separation-families).
 
-Reads runs/<preset>/summary.json of finished `zoo train` runs (CPU training; test-split metrics on
-whole utterances), puts the oracle masks (computed on the same test mixtures) beside the models,
+Reads runs/<preset>/summary.json of finished runs, else the published metrics in hub/index.json
+(test-split metrics on whole utterances), puts the oracle masks (computed on the same test mixtures) beside the models,
 and measures the streaming DTLN denoiser as TFLite (float32 and dynamic-range): parity with the
 whole-utterance Keras model, real-time factor and p99 time per hop on one thread (ai-edge-litert),
 algorithmic latency (= frame length) and PESQ/STOI of the TFLite output.
@@ -31,23 +31,40 @@ ORACLES = ("irm", "ibm", "wiener", "psm")
 
 
 def _summary(runs: Path, preset: str):
+    """runs/<preset>/summary.json, else the hub index's published metrics (a fresh machine has no runs;
+    published metrics already count a chain's whole training)."""
+    from zoo.presets import read_hub_index
+
     path = runs / preset / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if path.exists():
+        return json.loads(path.read_text())
+    return read_hub_index().get(preset, {}).get("metrics")
+
+
+def _weights(runs: Path, preset: str) -> str | None:
+    """The run's weights, else None (load_preset then pulls the published ones), or "" if neither."""
+    from zoo.presets import read_hub_index
+
+    path = runs / preset / "model.weights.h5"
+    return str(path) if path.exists() else (None if preset in read_hub_index() else "")
 
 
 def _training_cost(s: dict) -> str:
-    """Minutes (and crops) of CPU training; a fine-tune counts the runs it started from too."""
+    """Minutes (and crops) of training; a fine-tune counts the runs it started from too. A run whose
+    last part was not CPU training (an accelerator run) names that machine."""
     before, whole = s.get("continued_from") or {}, whole_training(s)
     text = f"{whole['train_minutes']:.1f} min" + (
         f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)" if before.get("train_minutes") else "")
     if "train_examples_seen" in whole:
         text += f", {whole['train_examples_seen']:,} crops" + (
             " in the fine-tune" if before and not before.get("train_examples_seen") else "")
+    if s.get("machine") and "CPU training" not in s["machine"]:
+        text += f"; last run on {s['machine'].split(',')[0]}"
     return text
 
 
 def separation_table(runs: Path) -> list[str]:
-    lines = ["| model | SI-SDRi (dB) | SDRi (dB) | SDR | SIR | SAR | params | training (CPU) | latency |",
+    lines = ["| model | SI-SDRi (dB) | SDRi (dB) | SDR | SIR | SAR | params | training | latency |",
              "|---|---|---|---|---|---|---|---|---|"]
     oracle = None
     for preset in TWO_SPEAKER:
@@ -68,7 +85,7 @@ def separation_table(runs: Path) -> list[str]:
 
 
 def enhancement_table(runs: Path) -> list[str]:
-    lines = ["| model | PESQ (wb) in -> out | STOI in -> out | SI-SDR in -> out (dB) | params | training (CPU) | "
+    lines = ["| model | PESQ (wb) in -> out | STOI in -> out | SI-SDR in -> out (dB) | params | training | "
              "latency |", "|---|---|---|---|---|---|---|"]
     for preset in ENHANCEMENT:
         s = _summary(runs, preset)
@@ -88,8 +105,7 @@ def streaming_table(runs: Path, preset: str, clips: int, data_root: Path) -> lis
     from zoo.metrics.separation import pesq_score, stoi_score
     from zoo.presets import load_preset
 
-    run = runs / preset
-    task = load_preset(preset, weights_path=str(run / "model.weights.h5"))
+    task = load_preset(preset, weights_path=_weights(runs, preset))
     streamer = DTLNStreamer(task)
     root = data_root / task.preset.data["corpus"]
     rows = [r for r in read_manifest(root / "manifest.jsonl", required=("path", "split", "sources"))
@@ -131,12 +147,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     runs = Path(args.runs)
     start = time.perf_counter()
-    body = ["Written by `benchmarks/separation_families.py`. All training ran on CPU (2 cores shared with other "
-            f"jobs, `nice`); numbers are test-split means. Machine: {machine()}.", "",
+    body = ["Written by `benchmarks/separation_families.py`. Training ran on CPU (2 cores) unless the training "
+            "column names another machine; a preset without a run in runs/ shows its published metrics "
+            f"(hub/index.json). Numbers are test-split means. Machine of this run: {machine()}.", "",
             "### Two-speaker separation (speech-mixtures-2spk, 8 kHz)", "", *separation_table(runs), "",
             "### Enhancement (noisy-speech, 16 kHz)", "", *enhancement_table(runs), ""]
     for preset in ENHANCEMENT:
-        if (runs / preset / "model.weights.h5").exists():
+        if _weights(runs, preset) != "":
             body += [f"### Streaming TFLite: {preset}", "",
                      *streaming_table(runs, preset, args.stream_clips, Path(args.data_root)), ""]
     print(write_section("separation-families", "\n".join(body)))
