@@ -93,7 +93,8 @@ def _machine_description() -> str:
         import jax
 
         device = jax.devices()[0]
-        return f"{device.device_kind} ({device.platform}), {os.cpu_count()} CPU cores; Keras {keras.__version__}, JAX {jax.__version__}"
+        return (f"{device.device_kind} ({device.platform}), {os.cpu_count()} CPU cores; Keras {keras.__version__}, "
+                f"JAX {jax.__version__}")
     return f"{os.cpu_count()} CPU cores; Keras {keras.__version__}, {backend} backend"
 
 
@@ -112,9 +113,10 @@ def _batches(pool, seed: int, batch: int, crop: int, chunk: int):
 
 def train(preset_name: str, pack_dir: Path, out: Path, *, minutes: float, batch_size: int = 32,
           learning_rate: float = 1e-3, clipnorm: float = 5.0, steps_per_epoch: int = 400, epochs: int = 100000,
-          workers: int = 0, seed: int = 0) -> dict:
+          workers: int = 0, seed: int = 0, init: Path | None = None) -> dict:
     """Train the preset's backbone from `pack_dir` until `minutes` (or `epochs`) are spent; write the
-    best weights by validation loss, history.csv, experiment.json and train_time.json to `out`."""
+    best weights by validation loss, history.csv, experiment.json and train_time.json to `out`.
+    Starts from `init` (backbone weights, e.g. a previous run's best: a chain), else the pack's."""
     import keras
 
     from training.fresh_mixtures import init_worker
@@ -123,27 +125,28 @@ def train(preset_name: str, pack_dir: Path, out: Path, *, minutes: float, batch_
     from zoo.registry import import_family
 
     preset = _preset(preset_name)
-    meta = json.loads(str(np.load(pack_dir / PACK_FILE)["meta"]))
+    with np.load(pack_dir / PACK_FILE) as arrays:
+        meta = json.loads(str(arrays["meta"]))
+        val_sources = arrays["val_sources"].astype(np.float32) / 32768.0
     crop = meta["crop"]
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     import_family(preset.family)
     spec = preset.backbone
     backbone = keras.saving.get_registered_object(f"zoo>{spec['class_name']}").from_config(spec["config"])
-    init = pack_dir / INIT_FILE
-    if init.exists():
-        backbone.load_weights(str(init))
-    with np.load(pack_dir / PACK_FILE) as arrays:
-        val_sources = arrays["val_sources"].astype(np.float32) / 32768.0
+    start_from = str(init) if init else meta.get("init", "")
+    if init or (pack_dir / INIT_FILE).exists():
+        backbone.load_weights(str(init or pack_dir / INIT_FILE))
     backbone.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=make_loss("pit_si_sdr"))
     workers = workers or max(1, (os.cpu_count() or 2) - 2)
     settings = {"preset": preset.name, "batch_size": batch_size, "learning_rate": learning_rate, "clipnorm": clipnorm,
-                "steps_per_epoch": steps_per_epoch, "time_budget_min": minutes, "crop_seconds": crop / meta["sample_rate"],
-                "seed": seed, "loss": "pit_si_sdr", "init_weights": meta.get("init", ""), "workers": workers,
+                "steps_per_epoch": steps_per_epoch, "time_budget_min": minutes,
+                "crop_seconds": crop / meta["sample_rate"], "seed": seed, "loss": "pit_si_sdr",
+                "init_weights": start_from, "workers": workers,
                 "mixtures": "fresh, speech-mixtures-2spk recipe, from packed train-split word clips", "pack": meta}
     (out / "experiment.json").write_text(json.dumps(settings, indent=2) + "\n")
-    print(f"training {preset.name} on {_machine_description()}: {backbone.count_params():,} params, batch {batch_size} x "
-          f"{crop} samples, {workers} mixing workers, budget {minutes} min", flush=True)
+    print(f"training {preset.name} on {_machine_description()}: {backbone.count_params():,} params, "
+          f"batch {batch_size} x {crop} samples, {workers} mixing workers, budget {minutes} min", flush=True)
     callbacks = [
         keras.callbacks.ModelCheckpoint(str(out / BEST_FILE), monitor="val_loss", save_best_only=True,
                                         save_weights_only=True),
@@ -239,6 +242,8 @@ def main(argv=None):
     t.add_argument("--learning-rate", type=float, default=1e-3)
     t.add_argument("--steps-per-epoch", type=int, default=400)
     t.add_argument("--workers", type=int, default=0, help="mixing processes (default: CPU cores - 2)")
+    t.add_argument("--init", type=Path, default=None,
+                   help="start from these backbone weights (a previous run's best.weights.h5) instead of the pack's")
     a = sub.add_parser("adopt", help="an accelerator run's weights as runs/PRESET, evaluated on test")
     a.add_argument("preset")
     a.add_argument("--from", dest="sources", type=Path, nargs="+", required=True,
@@ -251,7 +256,8 @@ def main(argv=None):
              crop_seconds=args.crop_seconds, init=args.init)
     elif args.step == "train":
         train(args.preset, args.pack, args.out, minutes=args.minutes, batch_size=args.batch_size,
-              learning_rate=args.learning_rate, steps_per_epoch=args.steps_per_epoch, workers=args.workers)
+              learning_rate=args.learning_rate, steps_per_epoch=args.steps_per_epoch, workers=args.workers,
+              init=args.init)
     else:
         adopt(args.preset, args.sources, data_root=args.data_root, output_dir=args.output_dir)
 

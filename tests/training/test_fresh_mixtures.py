@@ -97,6 +97,7 @@ def test_pack_train_adopt_round_trip(tmp_path, speech_manifest):
     run = tmp_path / "gpu1"
     record = acc.train(preset.name, pack, run, minutes=5.0, batch_size=2, steps_per_epoch=2, epochs=2, workers=1)
     assert record["epochs"] == 2 and record["updates"] == 4 and record["train_examples_seen"] == 8
+    assert json.loads((run / "experiment.json").read_text())["init_weights"] == str(init)  # the pack's start
     runs = [run, run]  # adopted as a chain of two calls (as a device session splits its time): costs add up
     trained = keras.saving.get_registered_object("zoo>ConvTasNetBackbone").from_config(preset.backbone["config"])
     trained.load_weights(str(runs[-1] / acc.BEST_FILE))

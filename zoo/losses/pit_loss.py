@@ -90,7 +90,9 @@ class PermutationInvariantLoss(keras.losses.Loss):
     def permute(y_pred, perm):
         """Reorder estimates f32[B, S, ...] by `best_permutation`'s i32[B, S]."""
         y_pred = ops.convert_to_tensor(y_pred)
-        index = ops.reshape(ops.cast(perm, "int32"), tuple(np.shape(perm)) + (1,) * (len(y_pred.shape) - 2))
+        index = ops.cast(perm, "int32")
+        for _ in range(len(y_pred.shape) - 2):  # [B, S, 1, ...]: broadcast over the signal axes
+            index = ops.expand_dims(index, -1)
         return ops.take_along_axis(y_pred, index, axis=1)
 
     def get_config(self):
