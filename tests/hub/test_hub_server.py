@@ -83,8 +83,9 @@ def test_serve_hub_runs_until_interrupted_and_serves_pulls(tmp_path):
     write_hub(tmp_path / "hub", {"p": {"model.weights.h5": DATA}})
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from zoo.hub_server import serve_hub; serve_hub(sys.argv[1], port=0)",
-         str(tmp_path / "hub")], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+        # SIGINT back to Python's default: a runner started in the background (`cmd &`) passes it on ignored
+        [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+         "from zoo.hub_server import serve_hub; serve_hub(sys.argv[1], port=0)", str(tmp_path / "hub")], cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

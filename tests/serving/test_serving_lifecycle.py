@@ -95,7 +95,8 @@ def test_reload_config_and_policies(model_root, kws_task, tmp_path):
         shutil.copytree(model_root / "kws" / "1", base / str(v))
     srv = ModelServer([ModelConfig("kws", str(base), policy="specific", versions=(1, 3), labels={"stable": 1})],
                       port=0, rest_api_port=None, poll_wait_seconds=0).start()
-    client = Client(srv.target)
+    # a reload answers once the new SavedModels are loaded: beyond the 10 s default on a busy 2-core machine
+    client = Client(srv.target, timeout=60.0)
     try:
         assert [(s["version"], s["state"]) for s in client.status("kws")] == [(1, "AVAILABLE"), (3, "AVAILABLE")]
         assert client.predict("kws", {"waveform": X, "waveform_length": np.array([16000], np.int32)},
