@@ -62,6 +62,7 @@ def main(argv=None):
     from training.accelerator_separation import _machine_description, _preset
     from training.separation_train import make_loss
     from zoo.registry import import_family
+    from zoo.tasks.recognition import _as_layer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True)
@@ -76,11 +77,10 @@ def main(argv=None):
     crop = json.loads(str(np.load(args.pack / "pack.npz")["meta"]))["crop"]
     workers = args.workers or max(1, (os.cpu_count() or 2) - 2)
     import_family(preset.family)
-    spec = preset.backbone
     rows = ["| batch | update, batch in memory | crops/s (update alone) | mixing: batches/s "
             f"({workers} workers) | crops/s (mixing alone) | bound by |", "|---|---|---|---|---|---|"]
     for batch in args.batch_sizes:
-        backbone = keras.saving.get_registered_object(f"zoo>{spec['class_name']}").from_config(spec["config"])
+        backbone = _as_layer(preset.backbone, "backbone")
         backbone.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0), loss=make_loss("pit_si_sdr"))
         step = _step_seconds(backbone, batch, crop, args.steps)
         rate = _mixing_rate(args.pack, batch, crop, workers, max(2 * workers, args.steps))

@@ -41,12 +41,10 @@ def _summary(runs: Path, preset: str):
     return read_hub_index().get(preset, {}).get("metrics")
 
 
-def _weights(runs: Path, preset: str) -> str | None:
-    """The run's weights, else None (load_preset then pulls the published ones), or "" if neither."""
-    from zoo.presets import read_hub_index
-
+def _run_weights(runs: Path, preset: str) -> str | None:
+    """The run's weights file, else None (load_preset then pulls the published ones)."""
     path = runs / preset / "model.weights.h5"
-    return str(path) if path.exists() else (None if preset in read_hub_index() else "")
+    return str(path) if path.exists() else None
 
 
 def _training_cost(s: dict) -> str:
@@ -105,7 +103,7 @@ def streaming_table(runs: Path, preset: str, clips: int, data_root: Path) -> lis
     from zoo.metrics.separation import pesq_score, stoi_score
     from zoo.presets import load_preset
 
-    task = load_preset(preset, weights_path=_weights(runs, preset))
+    task = load_preset(preset, weights_path=_run_weights(runs, preset))
     streamer = DTLNStreamer(task)
     root = data_root / task.preset.data["corpus"]
     rows = [r for r in read_manifest(root / "manifest.jsonl", required=("path", "split", "sources"))
@@ -153,7 +151,7 @@ def main(argv=None):
             "### Two-speaker separation (speech-mixtures-2spk, 8 kHz)", "", *separation_table(runs), "",
             "### Enhancement (noisy-speech, 16 kHz)", "", *enhancement_table(runs), ""]
     for preset in ENHANCEMENT:
-        if _weights(runs, preset) != "":
+        if _summary(runs, preset) is not None:  # a run here, or published
             body += [f"### Streaming TFLite: {preset}", "",
                      *streaming_table(runs, preset, args.stream_clips, Path(args.data_root)), ""]
     print(write_section("separation-families", "\n".join(body)))

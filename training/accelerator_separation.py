@@ -51,7 +51,7 @@ def _preset(name: str):
 def pack(preset_name: str, out: Path, *, data_root: str = "data", word_mb: float = 10.0, validation: int = 48,
          crop_seconds: float = 2.0, init: str = "", seed: int = 0) -> Path:
     from training.corpora.registry import manifest_path
-    from training.corpora.speech_mixtures import SPEECH_CORPUS
+    from training.corpora.speech_mixtures import SPEECH_CORPUS, to_pcm
     from training.fresh_mixtures import pack_word_clips
     from training.manifest import read_manifest
     from training.separation_train import _crop, load_example
@@ -76,7 +76,7 @@ def pack(preset_name: str, out: Path, *, data_root: str = "data", word_mb: float
         load_weights_verified(task, Path(init), None)
         task.backbone.save_weights(str(out / INIT_FILE))
         meta["init"] = init
-    np.savez(out / PACK_FILE, **arrays, val_sources=np.rint(val * 32768.0).astype(np.int16),
+    np.savez(out / PACK_FILE, **arrays, val_sources=to_pcm(val).astype(np.int16),  # the corpus's 16-bit grid
              meta=np.array(json.dumps(meta)))
     (out / "pack.json").write_text(json.dumps(meta, indent=1) + "\n")
     size = sum(p.stat().st_size for p in out.iterdir())
@@ -95,7 +95,9 @@ def _machine_description() -> str:
         device = jax.devices()[0]
         return (f"{device.device_kind} ({device.platform}), {os.cpu_count()} CPU cores; Keras {keras.__version__}, "
                 f"JAX {jax.__version__}")
-    return f"{os.cpu_count()} CPU cores; Keras {keras.__version__}, {backend} backend"
+    from training.train import _machine
+
+    return f"{_machine()}; Keras {keras.__version__}, {backend} backend"
 
 
 def _batches(pool, seed: int, batch: int, crop: int, chunk: int):
@@ -123,6 +125,7 @@ def train(preset_name: str, pack_dir: Path, out: Path, *, minutes: float, batch_
     from training.recipe import time_budget
     from training.separation_train import make_loss
     from zoo.registry import import_family
+    from zoo.tasks.recognition import _as_layer
 
     preset = _preset(preset_name)
     with np.load(pack_dir / PACK_FILE) as arrays:
@@ -132,8 +135,7 @@ def train(preset_name: str, pack_dir: Path, out: Path, *, minutes: float, batch_
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     import_family(preset.family)
-    spec = preset.backbone
-    backbone = keras.saving.get_registered_object(f"zoo>{spec['class_name']}").from_config(spec["config"])
+    backbone = _as_layer(preset.backbone, "backbone")
     start_from = str(init) if init else meta.get("init", "")
     if init or (pack_dir / INIT_FILE).exists():
         backbone.load_weights(str(init or pack_dir / INIT_FILE))

@@ -75,10 +75,9 @@ def test_packed_bank_refuses_another_rate(all_clips):
 def test_pack_train_adopt_round_trip(tmp_path, speech_manifest):
     """pack -> train (here on TensorFlow; on the GPU machine the same code runs on JAX) -> adopt: the
     adopted task holds the trained backbone's weights and its summary counts the chain's cost."""
-    import keras
-
     from training import accelerator_separation as acc
     from zoo.presets import WEIGHTS_FILE, build_task, get_preset
+    from zoo.tasks.recognition import _as_layer
 
     preset = get_preset("sep_convtasnet_causal_2spk")
     data = tmp_path / "data"
@@ -99,7 +98,7 @@ def test_pack_train_adopt_round_trip(tmp_path, speech_manifest):
     assert record["epochs"] == 2 and record["updates"] == 4 and record["train_examples_seen"] == 8
     assert json.loads((run / "experiment.json").read_text())["init_weights"] == str(init)  # the pack's start
     runs = [run, run]  # adopted as a chain of two calls (as a device session splits its time): costs add up
-    trained = keras.saving.get_registered_object("zoo>ConvTasNetBackbone").from_config(preset.backbone["config"])
+    trained = _as_layer(preset.backbone, "backbone")
     trained.load_weights(str(runs[-1] / acc.BEST_FILE))
 
     summary = acc.adopt(preset.name, runs, data_root=str(data), output_dir=str(tmp_path / "runs"), test_examples=2)
