@@ -3,7 +3,8 @@
 Two-speaker corpora (speech-mixtures-2spk*): the mixture is the manifest's mixture file and the
 targets its `sources`; the loss is permutation-invariant negative SI-SDR. Enhancement (noisy-speech):
 the mixture is the noisy file, the one target the clean speech; the loss is negative SI-SDR (plus
-a multi-resolution STFT loss with loss="si_sdr_mrstft"). Crops are drawn by a seeded numpy
+a multi-resolution STFT loss with loss="si_sdr_mrstft", or a differentiable STOI with
+loss="si_sdr_stoi", weighted by stoi_weight). Crops are drawn by a seeded numpy
 generator in a tf.data pipeline; validation uses fixed crops from the start of each utterance.
 With dynamic_mix > 0 that share of the training examples is mixed on the fly from parts of different
 examples (`dynamic_mixture`). Bounded by a time budget, early-stopped on validation loss, best
@@ -25,7 +26,7 @@ from training.recipe import continued_from, experiment_from_preset, run_record, 
 from zoo.errors import ConfigError
 from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
-LOSSES = ("pit_si_sdr", "si_sdr", "si_sdr_mrstft", "pit_psa", "pit_magnitude")
+LOSSES = ("pit_si_sdr", "si_sdr", "si_sdr_mrstft", "si_sdr_stoi", "pit_psa", "pit_magnitude")
 
 
 @dataclass
@@ -47,6 +48,7 @@ class SeparationExperiment:
     test_examples: int = 300  # whole test utterances scored (the full split is 1000-1500)
     init_weights: str = ""  # start from these weights (a previous run's model.weights.h5): fine-tuning
     dynamic_mix: float = 0.0  # share of training examples mixed on the fly from parts of other examples
+    stoi_weight: float = 50.0  # loss="si_sdr_stoi": -SI-SDR (dB) + stoi_weight * (1 - STOI)
 
     @classmethod
     def from_preset(cls, preset, overrides=None):
@@ -163,7 +165,7 @@ def validation_arrays(root: Path, rows: list, crop: int):
     return {"mixture": mixture, "mixture_length": np.full(len(pairs), crop, np.int32)}, {"sources": sources}
 
 
-def make_loss(name: str):
+def make_loss(name: str, *, sample_rate: int = 16000, stoi_weight: float = 50.0):
     from zoo.losses.pit_loss import PermutationInvariantLoss
     from zoo.losses.si_sdr_loss import NegativeSISDR
 
@@ -187,6 +189,15 @@ def make_loss(name: str):
             return sisdr.call(y_true, y_pred) + 10.0 * mrstft.call(y_true, y_pred)
 
         return si_sdr_mrstft
+    if name == "si_sdr_stoi":  # one STOI unit weighs like stoi_weight dB of SI-SDR
+        from zoo.losses.stoi_loss import NegativeSTOI
+
+        sisdr, negative_stoi = NegativeSISDR(), NegativeSTOI(sample_rate=int(sample_rate))
+
+        def si_sdr_stoi(y_true, y_pred):
+            return sisdr.call(y_true, y_pred) + stoi_weight * negative_stoi.call(y_true, y_pred)
+
+        return si_sdr_stoi
     raise ConfigError("unknown separation loss", received=name, expected=list(LOSSES))
 
 
@@ -277,7 +288,8 @@ def train_separator(preset_name: str, overrides: dict | None = None, *, verbose:
     train_ds = make_train_dataset(root, split["train"], crop, exp.batch_size, exp.seed, exp.dynamic_mix)
     val = validation_arrays(root, split["validation"][:exp.validation_examples], crop)
     task.compile(optimizer=keras.optimizers.Adam(exp.learning_rate, clipnorm=exp.clipnorm),
-                 loss={"sources": make_loss(exp.loss)})
+                 loss={"sources": make_loss(exp.loss, sample_rate=preset.sample_rate,
+                                                     stoi_weight=exp.stoi_weight)})
     best = run_dir / "best.weights.h5"
 
     callbacks = [
