@@ -32,9 +32,10 @@ def test_tflite_stream_float32_and_dynamic(task, tmp_path):
     d = streamer.delay_samples
     for precision, tol in (("float32", 1e-4), ("dynamic", 0.05)):
         path = convert_stream_tflite(task, tmp_path / f"s_{precision}.tflite", precision)
-        timings = []
-        out = TFLiteStreamRunner(path.read_bytes()).run(x, streamer, timings=timings)
-        assert len(timings) == out.size // streamer.hop_samples
+        timings, invokes = [], []
+        out = TFLiteStreamRunner(path.read_bytes()).run(x, streamer, timings=timings, invoke_timings=invokes)
+        assert len(timings) == len(invokes) == out.size // streamer.hop_samples
+        assert all(0 < i <= t for i, t in zip(invokes, timings))
         np.testing.assert_allclose(out[d:d + x.size], whole, atol=tol * max(1.0, np.abs(whole).max()))
 
 
