@@ -32,7 +32,7 @@ PRESETS = [
         backbone_config={**_SMALL, "causal": True},
         data=TWO_SPEAKER,
         sample_rate=8000,
-        training={**_TRAINING, "time_budget_min": 10},
+        training={**_TRAINING, "time_budget_min": 40},
         paper=_PAPER,
     ),
 ]
