@@ -49,15 +49,19 @@ def _run_weights(runs: Path, preset: str) -> str | None:
 
 def _training_cost(s: dict) -> str:
     """Minutes (and crops) of training; a fine-tune counts the runs it started from too. A run whose
-    last part was not CPU training (an accelerator run) names that machine."""
+    last part was not CPU training (an accelerator run) names that machine, one pinned to fewer cores
+    says how many."""
     before, whole = s.get("continued_from") or {}, whole_training(s)
     text = f"{whole['train_minutes']:.1f} min" + (
         f" ({before['train_minutes']:.1f} + {s['train_minutes']:.1f} fine-tune)" if before.get("train_minutes") else "")
     if "train_examples_seen" in whole:
         text += f", {whole['train_examples_seen']:,} crops" + (
             " in the fine-tune" if before and not before.get("train_examples_seen") else "")
-    if s.get("machine") and "CPU training" not in s["machine"]:
-        text += f"; last run on {s['machine'].split(',')[0]}"
+    where = (s.get("machine") or "").split(",")[0]  # e.g. "x86_64 1 of 2 cores", "NVIDIA H200 (gpu)"
+    if where and "CPU training" not in s["machine"]:
+        text += f"; last run on {where}"
+    elif " of " in where:  # a CPU run pinned to fewer cores (taskset)
+        text += f"; last run on {where.split(' ', 1)[1]}"
     return text
 
 
