@@ -92,6 +92,15 @@ def test_gradient_ascent_raises_stoi():
     assert after_pystoi > stoi_score(clean[0], _degraded(clean[0], "noise0", np.random.default_rng(3)), RATE) + 0.05
 
 
+def test_zero_padding_keeps_gradients_finite():
+    clean = _speech_like()
+    clean[-8000:] = 0.0  # a training crop padded past the end of its utterance
+    estimate = tf.Variable(np.zeros_like(clean)[None])
+    with tf.GradientTape() as tape:
+        value = stoi(clean[None], estimate, RATE)
+    assert np.isfinite(tape.gradient(value, estimate).numpy()).all()
+
+
 def test_loss_config_and_bad_rate():
     loss = NegativeSTOI(sample_rate=8000)
     clone = NegativeSTOI.from_config(loss.get_config())

@@ -54,8 +54,8 @@ def _frame_sizes(sample_rate: int):
 def stoi(y_true, y_pred, sample_rate: int):
     """STOI of each estimate against its clean reference: f32[...] for waveforms f32[..., T].
 
-    T must hold at least 30 frames of speech (about 0.4 s); an example with fewer scores 0 (pystoi:
-    1e-5 and a warning); T shorter than 30 frames must be static. Gradients reach y_pred only in the
+    T must be static (a traced training crop is) and hold at least 30 frames of speech (about
+    0.4 s); an example with fewer scores 0 (pystoi: 1e-5 and a warning). Gradients reach y_pred only in the
     frames kept (clean frames within 40 dB of the loudest).
     """
     frame, hop, fft_length = _frame_sizes(int(sample_rate))
