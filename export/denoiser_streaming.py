@@ -185,8 +185,9 @@ class TFLiteStreamRunner:
     """Runs a streaming .tflite hop by hop with ai-edge-litert (one thread by default).
 
     Each hop sets the audio and state tensors, invokes and reads the outputs by tensor index, as a
-    device loop copies its buffers; the signature runner's per-call Python bookkeeping (dicts of
-    11 tensors, shape checks) cost ~40 us per hop, as much as the 2 ms-hop model itself.
+    device loop copies its buffers. The signature runner's per-call Python bookkeeping (dicts of 11
+    tensors) cost about as much as the 2 ms-hop model: 119 us per hop against 75 us this way and 56 us
+    for the invoke alone (enh_dtln_hearing_16k float32, one core shared with a training job).
     """
 
     def __init__(self, content: bytes, num_threads: int = 1):
@@ -197,7 +198,6 @@ class TFLiteStreamRunner:
         runner = self.interpreter.get_signature_runner()
         self.inputs = {name: d["index"] for name, d in runner.get_input_details().items()}
         self.outputs = {name: d["index"] for name, d in runner.get_output_details().items()}
-        self.input_names = list(self.inputs)
 
     def run(self, waveform, streamer: DTLNStreamer, *, timings: list | None = None,
             invoke_timings: list | None = None) -> np.ndarray:

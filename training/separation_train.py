@@ -165,7 +165,8 @@ def validation_arrays(root: Path, rows: list, crop: int):
     return {"mixture": mixture, "mixture_length": np.full(len(pairs), crop, np.int32)}, {"sources": sources}
 
 
-def make_loss(name: str, *, sample_rate: int = 16000, stoi_weight: float = 100.0):
+def make_loss(name: str, *, sample_rate: int | None = None, stoi_weight: float = SeparationExperiment.stoi_weight):
+    """The Keras loss `name` (LOSSES); si_sdr_stoi needs the waveforms' sample_rate (its bands and frames)."""
     from zoo.losses.pit_loss import PermutationInvariantLoss
     from zoo.losses.si_sdr_loss import NegativeSISDR
 
@@ -192,6 +193,9 @@ def make_loss(name: str, *, sample_rate: int = 16000, stoi_weight: float = 100.0
     if name == "si_sdr_stoi":  # one STOI unit weighs like stoi_weight dB of SI-SDR
         from zoo.losses.stoi_loss import NegativeSTOI
 
+        if sample_rate is None:
+            raise ConfigError("loss si_sdr_stoi needs the sample rate", received="sample_rate=None",
+                              expected="the preset's rate in Hz", fix="make_loss(..., sample_rate=preset.sample_rate)")
         sisdr, negative_stoi = NegativeSISDR(), NegativeSTOI(sample_rate=int(sample_rate))
 
         def si_sdr_stoi(y_true, y_pred):

@@ -121,3 +121,5 @@ def test_si_sdr_stoi_training_loss_adds_the_weighted_term():
     combined = np.asarray(make_loss("si_sdr_stoi", sample_rate=RATE, stoi_weight=20.0)(clean, noisy))
     expected = -np.asarray(si_sdr(clean, noisy)) + 20.0 * (1.0 - np.asarray(stoi(clean, noisy, RATE)))
     np.testing.assert_allclose(combined, expected, rtol=1e-5)
+    with pytest.raises(ConfigError, match="sample rate"):  # its frames and bands depend on it: no silent 16 kHz
+        make_loss("si_sdr_stoi")

@@ -2,7 +2,8 @@
 
 SI-SDR weighs the error by energy, so a denoiser trained on it may give up the weak high-frequency
 parts of speech that STOI weighs like every other 1/3-octave band. This follows pystoi's algorithm
-step by step, at the signal's own sample rate instead of resampling to 10 kHz:
+step by step, with its constants and band matrix, at the signal's own sample rate instead of resampling
+to 10 kHz:
 
 1. STFT with 25.6 ms Hann frames, 50 % overlap, FFT twice the frame;
 2. frames whose clean energy lies more than 40 dB below the loudest clean frame are dropped
@@ -20,34 +21,21 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import ops
+from pystoi.stoi import BETA, DYN_RANGE, MINFREQ, N_FRAME, NUMBAND
+from pystoi.stoi import FS as PYSTOI_RATE
+from pystoi.stoi import N as SEGMENT_FRAMES
+from pystoi.utils import thirdoct
 
 from zoo.blocks.frame_signal import frame_by_gather
 from zoo.errors import ConfigError
 
-NUM_BANDS = 15
-MIN_FREQ_HZ = 150.0
-SEGMENT_FRAMES = 30
-CLIP = 1.0 + 10.0 ** (15.0 / 20.0)  # pystoi's BETA = -15 dB lower SDR bound
-DYN_RANGE_DB = 40.0
+CLIP = 1.0 + 10.0 ** (-BETA / 20.0)  # pystoi's lower SDR bound
 EPS = 1e-8
 
 
-def third_octave_matrix(sample_rate: int, fft_length: int) -> np.ndarray:
-    """f32[fft_length // 2 + 1, 15]: 1 where an FFT bin lies in a band (edges snapped to the nearest bin)."""
-    freqs = np.linspace(0, sample_rate, fft_length + 1)[:fft_length // 2 + 1]
-    k = np.arange(NUM_BANDS, dtype=np.float64)
-    low = MIN_FREQ_HZ * 2.0 ** ((2 * k - 1) / 6)
-    high = MIN_FREQ_HZ * 2.0 ** ((2 * k + 1) / 6)
-    matrix = np.zeros((freqs.size, NUM_BANDS), np.float32)
-    for band in range(NUM_BANDS):
-        first = int(np.argmin(np.square(freqs - low[band])))
-        last = int(np.argmin(np.square(freqs - high[band])))
-        matrix[first:last, band] = 1.0
-    return matrix
-
-
 def _frame_sizes(sample_rate: int):
-    frame = int(round(0.0256 * sample_rate))
+    """pystoi's 256-sample frames at 10 kHz (25.6 ms) at this rate; hop half a frame; FFT twice the frame."""
+    frame = int(round(N_FRAME * sample_rate / PYSTOI_RATE))
     return frame, frame // 2, int(2 ** np.ceil(np.log2(2 * frame)))
 
 
@@ -62,22 +50,22 @@ def stoi(y_true, y_pred, sample_rate: int):
     leading = ops.shape(y_true)[:-1]
     y_true = ops.reshape(ops.cast(y_true, "float32"), (-1, ops.shape(y_true)[-1]))
     y_pred = ops.reshape(ops.cast(y_pred, "float32"), (-1, ops.shape(y_pred)[-1]))
-    bands = ops.convert_to_tensor(third_octave_matrix(int(sample_rate), fft_length))
+    bands = ops.convert_to_tensor(thirdoct(int(sample_rate), fft_length, NUMBAND, MINFREQ)[0].T.astype(np.float32))
 
-    def band_envelopes(x):  # f32[B, T] -> f32[B, frames, 15], and the frames' power
+    def band_envelopes(x):  # f32[B, T] -> f32[B, frames, NUMBAND], and the frames' power
         real, imag = ops.stft(x, frame, hop, fft_length, window="hann", center=False)
         power = ops.square(real) + ops.square(imag)
         return ops.sqrt(ops.matmul(power, bands) + EPS), ops.sum(power, axis=-1)
 
     clean, clean_power = band_envelopes(y_true)
     estimate, _ = band_envelopes(y_pred)
-    num_frames = clean.shape[1] if clean.shape[1] is not None else ops.shape(clean)[1]
-    if isinstance(num_frames, int) and num_frames < SEGMENT_FRAMES:  # not one segment: score 0, no gradient
+    num_frames = clean.shape[1]  # static: T is
+    if num_frames < SEGMENT_FRAMES:  # not one segment: score 0, no gradient
         return ops.zeros(leading)
 
     # Drop silent frames: stable order "kept frames first", then count how many segments fit.
     energy_db = 10.0 * ops.log(clean_power + EPS) / np.log(10.0)
-    kept = ops.cast(energy_db > ops.max(energy_db, axis=1, keepdims=True) - DYN_RANGE_DB, "float32")
+    kept = ops.cast(energy_db > ops.max(energy_db, axis=1, keepdims=True) - DYN_RANGE, "float32")
     order = ops.argsort((1.0 - kept) * ops.cast(num_frames, "float32") + ops.cast(ops.arange(num_frames), "float32"),
                         axis=1)
     clean = ops.take_along_axis(clean, order[:, :, None], axis=1)
@@ -86,11 +74,11 @@ def stoi(y_true, y_pred, sample_rate: int):
     last_frame = ops.cast(ops.arange(num_segments) + SEGMENT_FRAMES, "float32")[None, :]
     valid = ops.cast(last_frame <= ops.sum(kept, axis=1, keepdims=True), "float32")  # f32[B, segments]
 
-    def segments(envelope):  # f32[B, frames, 15] -> f32[B, 15, segments, 30]
+    def segments(envelope):  # f32[B, frames, NUMBAND] -> f32[B, NUMBAND, segments, SEGMENT_FRAMES]
         batch = ops.shape(envelope)[0]
         per_band = ops.reshape(ops.transpose(envelope, (0, 2, 1)), (-1, num_frames))
         framed = frame_by_gather(per_band, SEGMENT_FRAMES, 1)
-        return ops.reshape(framed, (batch, NUM_BANDS, num_segments, SEGMENT_FRAMES))
+        return ops.reshape(framed, (batch, NUMBAND, num_segments, SEGMENT_FRAMES))
 
     x, y = segments(clean), segments(estimate)
     scale = ops.sqrt(ops.sum(ops.square(x), -1, keepdims=True)) / (ops.sqrt(ops.sum(ops.square(y), -1,
