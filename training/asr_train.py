@@ -3,9 +3,9 @@ attention, on a transcribed manifest (speech-sentences-synth), split by voice.
 
 tf.data: manifest rows -> decode WAV -> (waveform, token ids) -> shuffle -> length buckets ->
 padded batches -> per batch: noise at a random SNR (train) -> the preset's log-mel frontend ->
-VTLP frequency warp and tempo change (train; training.augment.perturb_features) -> SpecAugment
-(train). Features are computed in tf.data (an in-model STFT halves CPU training speed, DESIGN.md
-section 5); the Task, frontend included, is what gets saved. The learning rate
+VTLP frequency warp and tempo change (train; training.augment.perturb_features) -> a random
+smooth spectral EQ (train, when spectral_eq_db > 0) -> SpecAugment (train). Features are computed
+in tf.data (an in-model STFT halves CPU training speed, DESIGN.md section 5); the Task, frontend included, is what gets saved. The learning rate
 follows a cosine over the time budget (so a run always anneals, whatever the machine's speed);
 the best epoch by validation greedy WER is kept, with early stopping on it.
 """
@@ -30,7 +30,7 @@ WARMUP_STEPS_MAX = 150
 ASR_SETTINGS = frozenset({
     "batch_size", "learning_rate", "weight_decay", "warmup_epochs", "dropout", "patience", "time_budget_min",
     "augment", "noise_prob", "spec_augment", "snr_min_db", "time_mask_param", "freq_mask_param", "freq_warp",
-    "tempo_perturb"})
+    "tempo_perturb", "spectral_eq_db"})
 
 
 def split_rows(manifest_path, split):
@@ -49,11 +49,11 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
     "label_length" i32[B], "index" i64[B]} (index: the row in split_rows order).
 
     augment: None or a dict {noise_prob, snr_min_db, time_mask_param, freq_mask_param, freq_warp,
-    tempo_perturb} (train only).
+    tempo_perturb, spectral_eq_db (optional)} (train only).
     """
     import tensorflow as tf
 
-    from training.augment import perturb_features
+    from training.augment import perturb_features, random_spectral_eq
 
     rows = split_rows(manifest_path, split)[:limit]
     base = os.path.dirname(os.path.abspath(os.fspath(manifest_path)))
@@ -109,6 +109,10 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
                 batch = tf.shape(feats)[:1]
                 feats, frames = perturb_features(feats, frames, tf.random.uniform(batch, 1.0 - warp, 1.0 + warp),
                                                  tf.random.uniform(batch, 1.0 - tempo, 1.0 + tempo))
+            if augment.get("spectral_eq_db", 0.0):
+                valid = tf.sequence_mask(frames, tf.shape(feats)[1], tf.float32)[:, :, None]
+                eq = random_spectral_eq(tf.shape(feats)[0], feats.shape[-1], augment["spectral_eq_db"])
+                feats = feats + eq[:, None, :] * valid
             if augment["time_mask_param"]:
                 feats = stripes(feats, 1, int(augment["time_mask_param"]), 2)
             if augment["freq_mask_param"]:
@@ -242,7 +246,8 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
                 "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0,
-                "freq_warp": exp.freq_warp, "tempo_perturb": exp.tempo_perturb} if exp.augment else None)
+                "freq_warp": exp.freq_warp, "tempo_perturb": exp.tempo_perturb,
+                "spectral_eq_db": exp.spectral_eq_db} if exp.augment else None)
     num_train = len(split_rows(manifest, "train"))
     # fit() "epochs" are check-ins of CHECK_STEPS updates (validation WER, best weights, budget), so a
     # short budget still keeps its best point; the data pipeline itself repeats endlessly.

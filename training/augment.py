@@ -12,7 +12,9 @@ additive noise at a random SNR -> gain -> clip to [-1, 1]. SpecAugment runs on b
 (`spec_augment_draws` per example, `apply_spec_augment` per batch) after the frontend.
 
 Sequence recognisers (variable-length utterances) perturb their batched features instead:
-`perturb_features` applies a VTLP frequency warp and a tempo change, returning the new frame counts.
+`perturb_features` applies a VTLP frequency warp and a tempo change, returning the new frame counts;
+`random_spectral_eq` draws smooth per-utterance log-gain curves (a random linear filter, i.e. another
+voice quality or microphone) to add to log-mel features.
 """
 
 from __future__ import annotations
@@ -460,3 +462,18 @@ def perturb_features(features, frames, warp, tempo):
     valid = tf.cast(frames, tf.float32)
     new_frames = tf.where(frames > 0, tf.cast(tf.floor((valid - 1.0) / tempo), tf.int32) + 1, 0)
     return out, tf.cast(new_frames, frames.dtype)
+
+
+def random_spectral_eq(batch, bins, max_db):
+    """Smooth random log-power gains [batch, bins] (natural-log units, |gain| <= max_db dB) to add to
+    log-mel features: a spectral tilt plus two cosine bumps over the mel axis, each coefficient
+    uniform in [-1, 1]. Adding them to log-mel rows is filtering the waveform by that (smooth)
+    frequency response, so a recogniser cannot lean on one voice's or synthesizer's spectral balance.
+    """
+    if not float(max_db) >= 0.0:
+        raise ConfigError("spectral EQ amplitude must be >= 0 dB", received=max_db,
+                          expected="a number of dB, e.g. 6", fix="set spectral_eq_db to 0 (off) or more")
+    x = tf.linspace(-1.0, 1.0, int(bins))
+    basis = tf.stack([x, tf.cos(math.pi * x), tf.cos(2.0 * math.pi * x)])  # [3, bins], each within [-1, 1]
+    coefficients = tf.random.uniform(tf.stack([batch, 3]), -1.0, 1.0)
+    return tf.matmul(coefficients, basis) * (float(max_db) / 3.0 * math.log(10.0) / 10.0)

@@ -37,6 +37,9 @@ class Experiment:
     # to the features (0 switches them off); only the sequence recogniser recipe reads them.
     freq_warp: float = 0.0
     tempo_perturb: float = 0.0
+    # Largest gain (dB) of a random smooth spectral EQ added to each utterance's log-mel features (0: off);
+    # only the sequence recogniser recipe reads it.
+    spectral_eq_db: float = 0.0
     corpus_scale: str = "full"
     resume: bool = True
 
