@@ -33,13 +33,17 @@ ASR_SETTINGS = frozenset({
     "tempo_perturb", "spectral_eq_db"})
 
 
-def split_rows(manifest_path, split):
+def split_rows(manifest_path, split, limit=None):
+    """The split's manifest rows in manifest order; with `limit`, that many rows evenly spaced over the
+    split (the manifest groups rows by voice, so its first rows would be a few voices only)."""
     from training.manifest import read_manifest
 
     rows = [r for r in read_manifest(manifest_path, required=("path", "text", "split")) if r["split"] == split]
     if not rows:
         raise DataError(f"no rows of split {split!r} in the manifest", received=os.fspath(manifest_path),
                         expected=f"rows with split={split!r}", fix="check the manifest or regenerate the corpus")
+    if limit is not None and limit < len(rows):
+        rows = [rows[i] for i in np.linspace(0, len(rows) - 1, max(int(limit), 0)).round().astype(int)]
     return rows
 
 
@@ -55,7 +59,7 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
 
     from training.augment import perturb_features, random_spectral_eq
 
-    rows = split_rows(manifest_path, split)[:limit]
+    rows = split_rows(manifest_path, split, limit)
     base = os.path.dirname(os.path.abspath(os.fspath(manifest_path)))
     paths = [os.path.join(base, r["path"]) for r in rows]
     ids = [task.tokenizer.encode(r["text"]) for r in rows]
@@ -149,7 +153,7 @@ def decode_split(task, manifest_path, split, *, beam_width=None, batch_size=32, 
     """(references, greedy hypotheses, beam hypotheses or None) over a split, in manifest order."""
     import tensorflow as tf
 
-    rows = split_rows(manifest_path, split)[:limit]
+    rows = split_rows(manifest_path, split, limit)
     greedy, beam = [""] * len(rows), ([""] * len(rows) if beam_width else None)
 
     bins = int(task.frontend.num_mel_bins)
@@ -204,7 +208,7 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
     if beam is not None:
         metrics.update(wer_beam=wer(refs, beam), cer_beam=cer(refs, beam), beam_width=int(beam_width))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
-    by_group = wer_by_group(split_rows(manifest_path, split)[:limit], refs, greedy)
+    by_group = wer_by_group(split_rows(manifest_path, split, limit), refs, greedy)
     if out_dir is not None:
         lines = [f"# {task.name} on {split}", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
@@ -261,7 +265,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     trainer.compile(optimizer=optimizer)
     best_path = run_dir / WEIGHTS_FILE
     budget = exp.time_budget_min * 60.0
-    val_limit = 200  # a fixed subset keeps the check-ins cheap
+    val_limit = 200  # a fixed subset, spread over every validation voice, keeps the check-ins cheap
 
     class Schedule(keras.callbacks.Callback):
         """Warmup, then cosine decay over the time budget; validation WER, best weights, early stop."""

@@ -42,3 +42,18 @@ def test_wer_by_group_pools_espeak_variants_by_dialect():
     assert list(groups) == ["espeak-ng:en-029", "flite:slt"]  # largest group first
     assert groups["espeak-ng:en-029"] == {"utterances": 2, "wer": 0.2}  # 1 error in 5 reference words
     assert groups["flite:slt"] == {"utterances": 1, "wer": 1.0}
+
+
+def test_a_limited_split_is_spread_over_its_voices(tmp_path):
+    from training.asr_train import split_rows
+
+    # The manifest groups rows by voice; a check-in subset must not be the first voice only.
+    rows = [{"path": f"{v}/{i}.wav", "text": "stop", "split": "validation", "speaker": v}
+            for v in ("espeak-ng:en+m1", "espeak-ng:en+f2", "flite:kal16") for i in range(10)]
+    rows.append({"path": "t.wav", "text": "go", "split": "test", "speaker": "flite:slt"})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    picked = split_rows(manifest, "validation", 6)
+    assert [r["path"] for r in picked] == ["espeak-ng:en+m1/0.wav", "espeak-ng:en+m1/6.wav", "espeak-ng:en+f2/2.wav",
+                                           "espeak-ng:en+f2/7.wav", "flite:kal16/3.wav", "flite:kal16/9.wav"]
+    assert len(split_rows(manifest, "validation")) == len(split_rows(manifest, "validation", 100)) == 30
