@@ -13,8 +13,8 @@ additive noise at a random SNR -> gain -> clip to [-1, 1]. SpecAugment runs on b
 
 Sequence recognisers (variable-length utterances) perturb their batched features instead:
 `perturb_features` applies a VTLP frequency warp and a tempo change, returning the new frame counts;
-`random_spectral_eq` draws smooth per-utterance log-gain curves (a random linear filter, i.e. another
-voice quality or microphone) to add to log-mel features.
+`random_spectral_eq` draws smooth per-utterance log-gain curves (a random smooth linear filter) to add
+to log-mel features.
 """
 
 from __future__ import annotations
@@ -468,7 +468,7 @@ def random_spectral_eq(batch, bins, max_db):
     """Smooth random log-power gains [batch, bins] (natural-log units, |gain| <= max_db dB) to add to
     log-mel features: a spectral tilt plus two cosine bumps over the mel axis, each coefficient
     uniform in [-1, 1]. Adding them to log-mel rows is filtering the waveform by that (smooth)
-    frequency response, so a recogniser cannot lean on one voice's or synthesizer's spectral balance.
+    frequency response, so a recogniser sees more spectral balances than its training voices have.
     """
     if not float(max_db) >= 0.0:
         raise ConfigError("spectral EQ amplitude must be >= 0 dB", received=max_db,
