@@ -58,7 +58,7 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
     """
     import tensorflow as tf
 
-    from training.augment import perturb_features, random_spectral_eq
+    from training.augment import perturb_features, spectral_eq
 
     rows = split_rows(manifest_path, split, limit)
     base = os.path.dirname(os.path.abspath(os.fspath(manifest_path)))
@@ -115,9 +115,8 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
                 feats, frames = perturb_features(feats, frames, tf.random.uniform(batch, 1.0 - warp, 1.0 + warp),
                                                  tf.random.uniform(batch, 1.0 - tempo, 1.0 + tempo))
             if augment.get("spectral_eq_db", 0.0):
-                valid = tf.sequence_mask(frames, tf.shape(feats)[1], tf.float32)[:, :, None]
-                eq = random_spectral_eq(tf.shape(feats)[0], feats.shape[-1], augment["spectral_eq_db"])
-                feats = feats + eq[:, None, :] * valid
+                coefficients = tf.random.uniform(tf.stack([tf.shape(feats)[0], 3]), -1.0, 1.0)
+                feats = spectral_eq(feats, frames, coefficients, augment["spectral_eq_db"])
             if augment["time_mask_param"]:
                 feats = stripes(feats, 1, int(augment["time_mask_param"]), 2)
             if augment["freq_mask_param"]:

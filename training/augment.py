@@ -13,8 +13,7 @@ additive noise at a random SNR -> gain -> clip to [-1, 1]. SpecAugment runs on b
 
 Sequence recognisers (variable-length utterances) perturb their batched features instead:
 `perturb_features` applies a VTLP frequency warp and a tempo change, returning the new frame counts;
-`random_spectral_eq` draws smooth per-utterance log-gain curves (a random smooth linear filter) to add
-to log-mel features.
+`spectral_eq` filters each row by a smooth EQ; the caller draws their factors.
 """
 
 from __future__ import annotations
@@ -464,16 +463,26 @@ def perturb_features(features, frames, warp, tempo):
     return out, tf.cast(new_frames, frames.dtype)
 
 
-def random_spectral_eq(batch, bins, max_db):
-    """Smooth random log-power gains [batch, bins] (natural-log units, |gain| <= max_db dB) to add to
-    log-mel features: a spectral tilt plus two cosine bumps over the mel axis, each coefficient
-    uniform in [-1, 1]. Adding them to log-mel rows is filtering the waveform by that (smooth)
-    frequency response, so a recogniser sees more spectral balances than its training voices have.
+def spectral_eq_gains(coefficients, bins, max_db):
+    """Smooth log-power gains [B, bins] (natural-log units, |gain| <= max_db dB) over the mel axis:
+    coefficients [B, 3] in [-1, 1] weigh a spectral tilt and two cosine bumps, max_db / 3 dB each.
+    Adding them to log-mel rows is filtering the waveform by that (smooth) frequency response.
     """
     if not float(max_db) >= 0.0:
         raise ConfigError("spectral EQ amplitude must be >= 0 dB", received=max_db,
                           expected="a number of dB, e.g. 6", fix="set spectral_eq_db to 0 (off) or more")
     x = tf.linspace(-1.0, 1.0, int(bins))
     basis = tf.stack([x, tf.cos(math.pi * x), tf.cos(2.0 * math.pi * x)])  # [3, bins], each within [-1, 1]
-    coefficients = tf.random.uniform(tf.stack([batch, 3]), -1.0, 1.0)
+    coefficients = tf.convert_to_tensor(coefficients, tf.float32)
     return tf.matmul(coefficients, basis) * (float(max_db) / 3.0 * math.log(10.0) / 10.0)
+
+
+def spectral_eq(features, frames, coefficients, max_db):
+    """Batched log-mel features [B, F, bins] with valid lengths frames [B], each row filtered by its
+    own smooth EQ (spectral_eq_gains of coefficients [B, 3]); padding frames are left as they are.
+    Draw the coefficients uniformly in [-1, 1] so a recogniser sees more spectral balances than its
+    training voices have.
+    """
+    features = tf.convert_to_tensor(features, tf.float32)
+    valid = tf.sequence_mask(frames, tf.shape(features)[1], tf.float32)[:, :, None]
+    return features + spectral_eq_gains(coefficients, features.shape[-1], max_db)[:, None, :] * valid
