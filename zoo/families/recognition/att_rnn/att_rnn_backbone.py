@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from zoo.blocks.bidirectional import bidirectional_rnn
 from zoo.errors import ConfigError
 
 
@@ -62,8 +63,8 @@ class AttRNNBackbone(keras.Model):
             x = keras.layers.ReLU(name=f"conv{i}_relu")(x)
         x = keras.layers.Reshape((num_frames, num_features), name="drop_channel")(x)
         for i in range(1, num_rnn_layers + 1):
-            x = keras.layers.Bidirectional(rnn_class(rnn_units, return_sequences=True, unroll=bool(unroll),
-                                                     name=f"{rnn_type}{i}"), name=f"bi_{rnn_type}{i}")(x)
+            x = bidirectional_rnn(rnn_class(rnn_units, return_sequences=True, unroll=bool(unroll),
+                                            name=f"{rnn_type}{i}"), name=f"bi_{rnn_type}{i}")(x)
         frame = keras.layers.Cropping1D((query_index, num_frames - query_index - 1), name="query_frame")(x)
         frame = keras.layers.Flatten(name="query_frame_flat")(frame)
         query = keras.layers.Dense(2 * rnn_units, name="query")(frame)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import keras
 
+from zoo.blocks.bidirectional import bidirectional_rnn
 from zoo.errors import ConfigError
 
 
@@ -67,7 +68,7 @@ class CLDNNCTCBackbone(keras.Model):
             if i > 1:
                 x = keras.layers.Dropout(float(dropout), name=f"lstm{i - 1}_dropout")(x)
             lstm = keras.layers.LSTM(lstm_units, return_sequences=True, name=f"lstm{i}")
-            x = keras.layers.Bidirectional(lstm, name=f"blstm{i}")(x) if bidirectional else lstm(x)
+            x = bidirectional_rnn(lstm, name=f"blstm{i}")(x) if bidirectional else lstm(x)
         if dnn_units:
             x = keras.layers.Dropout(float(dropout), name="dnn_dropout")(x)
             x = keras.layers.Dense(dnn_units, activation="relu", name="dnn")(x)

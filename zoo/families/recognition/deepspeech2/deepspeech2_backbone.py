@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keras
 
+from zoo.blocks.bidirectional import bidirectional_rnn
 from zoo.errors import ConfigError
 
 
@@ -70,7 +71,7 @@ class DeepSpeech2Backbone(keras.Model):
             if i > 1:
                 x = keras.layers.Dropout(float(dropout), name=f"gru{i - 1}_dropout")(x)
             gru = keras.layers.GRU(rnn_units, return_sequences=True, name=f"gru{i}")
-            x = keras.layers.Bidirectional(gru, name=f"bigru{i}")(x) if bidirectional and not causal else gru(x)
+            x = bidirectional_rnn(gru, name=f"bigru{i}")(x) if bidirectional and not causal else gru(x)
         super().__init__(inputs=features, outputs=x, **kwargs)
 
         self.num_features = num_features

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keras
 
+from zoo.blocks.bidirectional import bidirectional_rnn
 from zoo.errors import ConfigError
 from zoo.families.recognition.las.pyramidal_concat import PyramidalConcat
 
@@ -45,13 +46,13 @@ class LASBackbone(keras.Model):
         x = keras.layers.BatchNormalization(name="conv_bn")(x)
         x = keras.layers.ReLU(name="conv_relu")(x)
         x = keras.layers.Reshape((-1, -(-num_features // 2) * conv_filters), name="to_frames")(x)
-        x = keras.layers.Bidirectional(keras.layers.LSTM(lstm_units, return_sequences=True, name="lstm0"),
-                                       name="blstm0")(x)
+        x = bidirectional_rnn(keras.layers.LSTM(lstm_units, return_sequences=True, name="lstm0"),
+                              name="blstm0")(x)
         for i in range(1, num_pyramid_layers + 1):
             x = keras.layers.Dropout(float(dropout), name=f"blstm{i - 1}_dropout")(x)
             x = PyramidalConcat(name=f"pyramid{i}")(x)
-            x = keras.layers.Bidirectional(keras.layers.LSTM(lstm_units, return_sequences=True, name=f"plstm{i}"),
-                                           name=f"pblstm{i}")(x)
+            x = bidirectional_rnn(keras.layers.LSTM(lstm_units, return_sequences=True, name=f"plstm{i}"),
+                                  name=f"pblstm{i}")(x)
         super().__init__(inputs=features, outputs=x, **kwargs)
 
         self.num_features = num_features

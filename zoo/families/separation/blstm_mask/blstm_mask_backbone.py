@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import keras
 
+from zoo.blocks.bidirectional import bidirectional_rnn
 from zoo.blocks.frame_signal import FrameSignal
 from zoo.blocks.log_magnitude import LogMagnitude
 from zoo.blocks.masked_inverse_dft import MaskedInverseDFT
@@ -48,7 +49,7 @@ class BLSTMMaskBackbone(keras.Model):
         spectrum = RealDFT(frame_length, name="dft")(frames)  # [B, F, 2, K]
         x = keras.layers.LayerNormalization(epsilon=1e-7, name="norm")(LogMagnitude(name="log_magnitude")(spectrum))
         for i in range(num_layers):
-            x = keras.layers.Bidirectional(keras.layers.LSTM(lstm_units, return_sequences=True), name=f"blstm{i}")(x)
+            x = bidirectional_rnn(keras.layers.LSTM(lstm_units, return_sequences=True), name=f"blstm{i}")(x)
             if i < num_layers - 1:
                 x = keras.layers.Dropout(float(dropout), name=f"dropout{i}")(x)
         masks = keras.layers.Dense(num_sources * bins, activation="sigmoid", name="masks")(x)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from zoo.blocks.bidirectional import bidirectional_rnn
 from zoo.errors import AudioError, ConfigError
 from zoo.families.separation.deep_clustering import spectral
 from zoo.families.separation.deep_clustering.kmeans import cluster_masks
@@ -31,7 +32,7 @@ def embedding_graph(n_fft, embedding_dim, lstm_units, num_layers, dropout):
     features = keras.Input(shape=(None, bins), dtype="float32", name="log_magnitude")
     x = keras.layers.LayerNormalization(epsilon=1e-5, name="norm")(features)  # level-independent features
     for i in range(num_layers):
-        x = keras.layers.Bidirectional(keras.layers.LSTM(lstm_units, return_sequences=True), name=f"blstm{i}")(x)
+        x = bidirectional_rnn(keras.layers.LSTM(lstm_units, return_sequences=True), name=f"blstm{i}")(x)
         if dropout:
             x = keras.layers.Dropout(float(dropout), name=f"dropout{i}")(x)
     x = keras.layers.Dense(bins * embedding_dim, activation="tanh", name="embed")(x)
