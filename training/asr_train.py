@@ -4,7 +4,8 @@ attention, on a transcribed manifest (speech-sentences-synth), split by voice.
 tf.data: manifest rows -> decode WAV -> (waveform, token ids) -> shuffle -> length buckets ->
 padded batches -> per batch: noise at a random SNR (train) -> the preset's log-mel frontend ->
 VTLP frequency warp and tempo change (train; training.augment.perturb_features) -> a random
-smooth spectral EQ (train, when spectral_eq_db > 0) -> SpecAugment (train). Features are computed
+smooth spectral EQ (train, when spectral_eq_db > 0) -> SpecAugment (train). With aux_ctc_weight > 0
+an attention or RNN-T model also trains a CTC output on its encoder (training only, not saved). Features are computed
 in tf.data (an in-model STFT halves CPU training speed, DESIGN.md section 5); the Task, frontend
 included, is what gets saved. The learning rate follows a cosine over the time budget (so a run
 always anneals, whatever the machine's speed); the best epoch by validation greedy WER is kept, with
@@ -31,7 +32,7 @@ WARMUP_STEPS_MAX = 150
 ASR_SETTINGS = frozenset({
     "batch_size", "learning_rate", "weight_decay", "warmup_epochs", "dropout", "patience", "time_budget_min",
     "augment", "noise_prob", "spec_augment", "snr_min_db", "time_mask_param", "freq_mask_param", "freq_warp",
-    "tempo_perturb", "spectral_eq_db"})
+    "tempo_perturb", "spectral_eq_db", "aux_ctc_weight"})
 
 
 def split_rows(manifest_path, split, limit=None):
@@ -127,9 +128,24 @@ def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, sh
     return ds.map(features, num_parallel_calls=2).prefetch(2)
 
 
-def _trainer(task):
+def _trainer(task, aux_ctc_weight=0.0):
+    """The Task wrapped for fit(); with aux_ctc_weight w > 0 (a decoder model only) the loss is
+    (1 - w) * the model's loss + w * CTC through a training-only softmax layer on the encoder, which
+    makes the encoder's frames spell the transcript by themselves (joint CTC/attention, Kim et al.
+    2017; CTC/transducer, as in ESPnet). That layer is not part of the Task and is not saved."""
     import keras
     import tensorflow as tf
+
+    from zoo.errors import ConfigError
+    from zoo.losses.ctc_loss import masked_ctc_loss
+
+    weight = aux_ctc_weight
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight < 1.0:
+        raise ConfigError("aux_ctc_weight must be in [0, 1)", received=repr(weight),
+                          expected="0 (off) or the CTC share of the loss, e.g. 0.3")
+    if weight and task.decoder is None:
+        raise ConfigError(f"aux_ctc_weight is for attention and RNN-T recognisers; {task.name} is trained with CTC "
+                          "already", received=weight, fix="leave aux_ctc_weight at 0 for this preset")
 
     class SequenceTrainer(keras.Model):
         """Wraps the Task for fit(): the forward pass returns the per-utterance loss."""
@@ -137,10 +153,17 @@ def _trainer(task):
         def __init__(self, task):
             super().__init__(name=f"{task.name}_trainer")
             self.task = task
+            self.aux_ctc = (keras.layers.Dense(task.tokenizer.vocabulary_size, name="aux_ctc_logits")
+                            if weight else None)
 
         def call(self, inputs, training=False):
-            return self.task.sequence_loss(inputs["features"], inputs["feature_frames"], inputs["labels"],
-                                           inputs["label_length"], training=training)
+            labels, label_length = inputs["labels"], inputs["label_length"]
+            encoded, length = self.task.encode(inputs["features"], inputs["feature_frames"], training=training)
+            loss = self.task.encoded_loss(encoded, length, labels, label_length, training=training)
+            if self.aux_ctc is None:
+                return loss
+            return (1.0 - weight) * loss + weight * masked_ctc_loss(labels, self.aux_ctc(encoded), label_length,
+                                                                    length)
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             # Per-label normalisation keeps the gradient scale independent of sentence length.
@@ -259,7 +282,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     warmup_steps = min(exp.warmup_epochs * -(-num_train // exp.batch_size), WARMUP_STEPS_MAX)
     train_ds = make_asr_dataset(task, manifest, "train", batch_size=exp.batch_size, augment=augment, shuffle=True,
                                 seed=exp.seed, repeat=True)
-    trainer = _trainer(task)
+    trainer = _trainer(task, exp.aux_ctc_weight)
     optimizer = keras.optimizers.AdamW(learning_rate=exp.learning_rate, weight_decay=exp.weight_decay,
                                        global_clipnorm=5.0)
     trainer.compile(optimizer=optimizer)

@@ -40,6 +40,9 @@ class Experiment:
     # Largest gain (dB) of a random smooth spectral EQ added to each utterance's log-mel features (0: off);
     # only the sequence recogniser recipe reads it.
     spectral_eq_db: float = 0.0
+    # Share of an auxiliary CTC loss on the encoder of an attention or RNN-T recogniser, through a
+    # training-only output layer: (1 - w) * model loss + w * CTC (0: off); only that recipe reads it.
+    aux_ctc_weight: float = 0.0
     corpus_scale: str = "full"
     resume: bool = True
 

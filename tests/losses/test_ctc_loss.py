@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from zoo.errors import ConfigError
-from zoo.losses.ctc_loss import CTCLoss, ctc_alignable, ctc_loss
+from zoo.losses.ctc_loss import CTCLoss, ctc_alignable, ctc_loss, masked_ctc_loss
 
 
 def collapse(path):
@@ -108,3 +108,17 @@ def test_alignable_rows_are_those_with_a_path_by_brute_force():
     expected = [any(collapse(p) == tuple(r[0][:r[1]]) for p in itertools.product(range(3), repeat=r[2]))
                 for r in rows]
     assert got.tolist() == expected == [True, False, True, False, True, True, True]
+
+
+def test_masked_ctc_loss_drops_unalignable_rows_with_finite_gradients():
+    logits = tf.constant(np.random.default_rng(3).normal(size=(3, 4, 3)), tf.float32)
+    labels = tf.constant([[1, 2, 0], [1, 1, 1], [2, 0, 0]])  # row 1: 1 1 1 needs 5 frames, has 4
+    label_length, frames = tf.constant([2, 3, 1]), tf.constant([4, 4, 3])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        got = masked_ctc_loss(labels, logits, label_length, frames)
+    plain = ctc_loss(labels, logits, label_length, frames).numpy()
+    np.testing.assert_allclose(got.numpy()[[0, 2]], plain[[0, 2]], rtol=1e-6)
+    assert got.numpy()[1] == 0.0 and plain[1] > 700
+    grad = tape.gradient(got, logits).numpy()
+    assert np.all(np.isfinite(grad)) and np.all(grad[1] == 0.0) and np.any(grad[0] != 0.0)

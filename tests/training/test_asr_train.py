@@ -57,3 +57,40 @@ def test_a_limited_split_is_spread_over_its_voices(tmp_path):
     assert [r["path"] for r in picked] == ["espeak-ng:en+m1/0.wav", "espeak-ng:en+m1/6.wav", "espeak-ng:en+f2/2.wav",
                                            "espeak-ng:en+f2/7.wav", "flite:kal16/3.wav", "flite:kal16/9.wav"]
     assert len(split_rows(manifest, "validation")) == len(split_rows(manifest, "validation", 100)) == 30
+
+
+def test_the_auxiliary_ctc_term_joins_the_rnnt_loss_and_is_not_saved():
+    import numpy as np
+    import pytest
+    import tensorflow as tf
+
+    from training.asr_train import _trainer
+    from zoo.errors import ConfigError
+    from zoo.losses.ctc_loss import masked_ctc_loss
+    from zoo.presets import build_task, get_preset
+
+    task = build_task(get_preset("asr_rnnt_small_synth"))
+    rng = np.random.default_rng(0)
+    bins = int(task.frontend.num_mel_bins)
+    inputs = {"features": tf.constant(rng.normal(size=(2, 48, bins)), tf.float32),
+              "feature_frames": tf.constant([48, 40]), "labels": tf.constant([[5, 6, 7], [8, 9, 0]]),
+              "label_length": tf.constant([3, 2])}
+    plain = _trainer(task)(inputs).numpy()
+    np.testing.assert_allclose(plain, task.sequence_loss(inputs["features"], inputs["feature_frames"],
+                                                         inputs["labels"], inputs["label_length"]).numpy(), rtol=1e-5)
+    trainer = _trainer(task, 0.3)
+    with tf.GradientTape() as tape:
+        joint = trainer(inputs)
+        encoded, length = task.encode(inputs["features"], inputs["feature_frames"])
+        ctc = masked_ctc_loss(inputs["labels"], trainer.aux_ctc(encoded), inputs["label_length"], length)
+    np.testing.assert_allclose(joint.numpy(), 0.7 * plain + 0.3 * ctc.numpy(), rtol=1e-5)
+    assert np.all(ctc.numpy() > 0)
+    # the CTC term trains the encoder, and its output layer lives in the trainer, not in the saved Task
+    encoder_kernel = task.backbone.trainable_weights[0]
+    assert np.any(tape.gradient(ctc, encoder_kernel).numpy() != 0)
+    assert len(trainer.trainable_weights) == len(task.trainable_weights) + 2
+    assert not any("aux_ctc" in w.path for w in task.weights)
+    with pytest.raises(ConfigError, match="aux_ctc_weight must be in"):
+        _trainer(task, 1.0)
+    with pytest.raises(ConfigError, match="trained with CTC already"):
+        _trainer(build_task(get_preset("asr_deepspeech2_causal_synth")), 0.3)

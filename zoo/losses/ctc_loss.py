@@ -42,6 +42,16 @@ def ctc_alignable(labels, label_length, logit_length):
     return label_length + repeats <= tf.cast(logit_length, tf.int32)
 
 
+def masked_ctc_loss(labels, logits, label_length, logit_length):
+    """ctc_loss, but 0 for a row whose labels cannot be aligned in its frames (an auxiliary CTC term
+    on a downsampled encoder meets such rows; their ~709 would swamp the batch's loss)."""
+    label_length = tf.cast(label_length, tf.int32)
+    alignable = ctc_alignable(labels, label_length, logit_length)
+    # an unalignable row is scored on no labels (finite gradients), then dropped
+    loss = ctc_loss(labels, logits, tf.where(alignable, label_length, 0), logit_length)
+    return tf.where(alignable, loss, 0.0)
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class CTCLoss(_inputs.SequenceLoss):
     """Keras CTC loss wrapping tf.nn.ctc_loss (logits_time_major=False, blank id 0).

@@ -158,9 +158,13 @@ class SpeechRecognizer(Task):
 
     def sequence_loss(self, features, feature_frames, labels, label_length, training=False):
         """Per-utterance loss f32[B]: CTC, RNN-T, or teacher-forced cross-entropy (attention)."""
+        encoded, length = self.encode(features, feature_frames, training=training)
+        return self.encoded_loss(encoded, length, labels, label_length, training=training)
+
+    def encoded_loss(self, encoded, length, labels, label_length, training=False):
+        """sequence_loss from the encoder's outputs (what an auxiliary loss on the encoder also sees)."""
         from zoo.losses.ctc_loss import ctc_loss
 
-        encoded, length = self.encode(features, feature_frames, training=training)
         if self.decoder is None:
             return ctc_loss(labels, encoded, label_length, length)
         return self.decoder.loss(encoded, length, labels, label_length, training=training)

@@ -117,15 +117,10 @@ class LASSpeller(keras.layers.Layer):
                                                                                        label_length)
 
     def _ctc_loss(self, encoded, length, labels, label_length):
-        """CTC over the memory frames, 0 for an utterance whose labels cannot be aligned in its frames
-        (tf.nn.ctc_loss would score it about 709 and swamp the batch's loss)."""
-        from zoo.losses.ctc_loss import ctc_alignable, ctc_loss
+        """CTC over the memory frames, 0 for an utterance whose labels cannot be aligned in its frames."""
+        from zoo.losses.ctc_loss import masked_ctc_loss
 
-        label_length = tf.cast(label_length, tf.int32)
-        alignable = ctc_alignable(labels, label_length, length)
-        # an unalignable row is scored on no labels (finite gradients), then dropped
-        loss = ctc_loss(labels, self.ctc_head(encoded), tf.where(alignable, label_length, 0), length)
-        return tf.where(alignable, loss, 0.0)
+        return masked_ctc_loss(labels, self.ctc_head(encoded), label_length, length)
 
     def _attention_loss(self, encoded, length, labels, label_length, training):
         memory, keys, mask = self._memory(encoded, length)
