@@ -4,12 +4,12 @@ attention, on a transcribed manifest (speech-sentences-synth), split by voice.
 tf.data: manifest rows -> decode WAV -> (waveform, token ids) -> shuffle -> length buckets ->
 padded batches -> per batch: noise at a random SNR (train) -> the preset's log-mel frontend ->
 VTLP frequency warp and tempo change (train; training.augment.perturb_features) -> a random
-smooth spectral EQ (train, when spectral_eq_db > 0) -> SpecAugment (train). With aux_ctc_weight > 0
-an attention or RNN-T model also trains a CTC output on its encoder (training only, not saved). Features are computed
+smooth spectral EQ (train, when spectral_eq_db > 0) -> SpecAugment (train). Features are computed
 in tf.data (an in-model STFT halves CPU training speed, DESIGN.md section 5); the Task, frontend
-included, is what gets saved. The learning rate follows a cosine over the time budget (so a run
-always anneals, whatever the machine's speed); the best epoch by validation greedy WER is kept, with
-early stopping on it.
+included, is what gets saved. With aux_ctc_weight > 0 an attention or RNN-T model also trains a
+CTC output on its encoder (training only, not saved). The learning rate follows a cosine over the
+time budget (so a run always anneals, whatever the machine's speed); the best epoch by validation
+greedy WER is kept, with early stopping on it.
 """
 
 from __future__ import annotations
