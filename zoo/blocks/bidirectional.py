@@ -5,7 +5,7 @@ model loads, Keras deduplicates serialized objects by id(); once the template of
 Bidirectional has been freed, a new template can get the same id() and Keras hands back the earlier
 copy, so both directions come out go_backwards=True (a ValueError, intermittent because it depends
 on id() reuse) or two Bidirectionals share one layer. A template built in a model's own __init__ is
-never meant to be shared, so `bidirectional` builds the wrapper with that deduplication suspended.
+never meant to be shared, so `bidirectional_rnn` builds the wrapper with that deduplication suspended.
 """
 
 from __future__ import annotations
