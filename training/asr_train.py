@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import DataError
+from zoo.errors import ConfigError, DataError
 
 BUCKET_SECONDS = (1.75, 2.25, 2.75, 3.25, 3.75)
 BEAM_WIDTH = 8
@@ -32,7 +32,7 @@ WARMUP_STEPS_MAX = 150
 ASR_SETTINGS = frozenset({
     "batch_size", "learning_rate", "weight_decay", "warmup_epochs", "dropout", "patience", "time_budget_min",
     "augment", "noise_prob", "spec_augment", "snr_min_db", "time_mask_param", "freq_mask_param", "freq_warp",
-    "tempo_perturb", "spectral_eq_db", "aux_ctc_weight"})
+    "tempo_perturb", "spectral_eq_db", "aux_ctc_weight", "prediction_dropout", "engine_balance"})
 
 
 def split_rows(manifest_path, split, limit=None):
@@ -49,28 +49,44 @@ def split_rows(manifest_path, split, limit=None):
     return rows
 
 
+def engine_repeats(rows, exponent):
+    """How many times each row is used per pass so that rarer TTS engines are heard more often: an
+    engine with n rows gets round((n_max / n) ** exponent) (at least 1). exponent 0 keeps the corpus as
+    it is; 1 makes every engine about equally frequent. Training rows are 80% espeak-ng, and the
+    held-out voices other than espeak-ng's (flite slt, kal16) are where the recognisers do worst."""
+    from collections import Counter
+
+    if isinstance(exponent, bool) or not isinstance(exponent, (int, float)) or not 0.0 <= exponent <= 1.0:
+        raise ConfigError("engine_balance must be in [0, 1]", received=repr(exponent),
+                          expected="0 (off) up to 1 (every engine equally often), e.g. 0.5")
+    counts = Counter(str(r.get("engine", "?")) for r in rows)
+    largest = max(counts.values(), default=0)
+    return [max(1, round((largest / counts[str(r.get("engine", "?"))]) ** exponent)) for r in rows]
+
+
 def make_asr_dataset(task, manifest_path, split, *, batch_size, augment=None, shuffle=False, seed=0,
-                     repeat=False, limit=None):
+                     repeat=False, limit=None, engine_balance=0.0):
     """Batches of {"features" f32[B, F0, bins], "feature_frames" i32[B], "labels" i32[B, U],
     "label_length" i32[B], "index" i64[B]} (index: the row in split_rows order).
 
     augment: None or a dict {noise_prob, snr_min_db, time_mask_param, freq_mask_param, freq_warp,
     tempo_perturb, spectral_eq_db (optional)} (train only).
+    engine_balance: oversampling exponent of the rarer TTS engines (engine_repeats; 0: off).
     """
     import tensorflow as tf
 
     from training.augment import perturb_features, spectral_eq
 
     rows = split_rows(manifest_path, split, limit)
+    order = np.repeat(np.arange(len(rows), dtype=np.int64), engine_repeats(rows, engine_balance))
     base = os.path.dirname(os.path.abspath(os.fspath(manifest_path)))
-    paths = [os.path.join(base, r["path"]) for r in rows]
-    ids = [task.tokenizer.encode(r["text"]) for r in rows]
+    paths = [os.path.join(base, rows[i]["path"]) for i in order]
+    ids = [task.tokenizer.encode(rows[i]["text"]) for i in order]
     rate = task.sample_rate
     fl, fs = task.frontend.frame_length, task.frontend.frame_step
-    ds = tf.data.Dataset.from_tensor_slices((paths, tf.ragged.constant(ids, dtype=tf.int32),
-                                             np.arange(len(rows), dtype=np.int64)))
+    ds = tf.data.Dataset.from_tensor_slices((paths, tf.ragged.constant(ids, dtype=tf.int32), order))
     if shuffle:
-        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(order), seed=seed, reshuffle_each_iteration=True)
 
     def decode(path, labels, index):
         audio, _ = tf.audio.decode_wav(tf.io.read_file(path), desired_channels=1)
@@ -136,7 +152,6 @@ def _trainer(task, aux_ctc_weight=0.0):
     import keras
     import tensorflow as tf
 
-    from zoo.errors import ConfigError
     from zoo.losses.ctc_loss import masked_ctc_loss
 
     weight = aux_ctc_weight
@@ -170,6 +185,17 @@ def _trainer(task, aux_ctc_weight=0.0):
             return tf.reduce_mean(y_pred / tf.cast(tf.maximum(x["label_length"], 1), tf.float32))
 
     return SequenceTrainer(task)
+
+
+def _decoder_override(preset, prediction_dropout):
+    """build_task overrides that give an RNN-T's prediction network `prediction_dropout` (training only)."""
+    if not prediction_dropout:
+        return {}
+    decoder = preset.task_config.get("decoder") or {}
+    if decoder.get("class_name") != "RNNTDecoder":
+        raise ConfigError(f"prediction_dropout is for RNN-T recognisers; {preset.name} has no prediction network",
+                          received=prediction_dropout, fix="leave prediction_dropout at 0 for this preset")
+    return {"decoder": {**decoder, "config": {**decoder["config"], "prediction_dropout": prediction_dropout}}}
 
 
 def decode_split(task, manifest_path, split, *, beam_width=None, batch_size=32, limit=None):
@@ -261,7 +287,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     init_weights = overrides.pop("init_weights", None) or init_weights
     preset, exp, run_dir, manifest = start_run(preset_name, overrides, recipe="the speech-recognition recipe",
                                                reads=ASR_SETTINGS)
-    task = build_task(preset, dropout=exp.dropout)
+    task = build_task(preset, dropout=exp.dropout, **_decoder_override(preset, exp.prediction_dropout))
     continued = None
     if init_weights is not None:
         from zoo.presets import load_weights_verified
@@ -281,7 +307,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     steps_per_epoch = min(CHECK_STEPS, -(-num_train // exp.batch_size))
     warmup_steps = min(exp.warmup_epochs * -(-num_train // exp.batch_size), WARMUP_STEPS_MAX)
     train_ds = make_asr_dataset(task, manifest, "train", batch_size=exp.batch_size, augment=augment, shuffle=True,
-                                seed=exp.seed, repeat=True)
+                                seed=exp.seed, repeat=True, engine_balance=exp.engine_balance)
     trainer = _trainer(task, exp.aux_ctc_weight)
     optimizer = keras.optimizers.AdamW(learning_rate=exp.learning_rate, weight_decay=exp.weight_decay,
                                        global_clipnorm=5.0)

@@ -43,6 +43,13 @@ class Experiment:
     # Share of an auxiliary CTC loss on the encoder of an attention or RNN-T recogniser, through a
     # training-only output layer: (1 - w) * model loss + w * CTC (0: off); only that recipe reads it.
     aux_ctc_weight: float = 0.0
+    # Training-only dropout on an RNN-T's prediction network (label embeddings and LSTM outputs; 0: off);
+    # only the sequence recogniser recipe reads it.
+    prediction_dropout: float = 0.0
+    # Oversampling of the rarer TTS engines in the training split: an engine with n rows is repeated
+    # round((n_max / n) ** x) times per pass (0: the corpus as it is; 1: every engine about equally often);
+    # only the sequence recogniser recipe reads it.
+    engine_balance: float = 0.0
     corpus_scale: str = "full"
     resume: bool = True
 

@@ -154,3 +154,13 @@ def test_saved_model_recognize_text_equals_in_process(tmp_path):
     assert out["text"].numpy()[0].decode() == task.predict_waveform(w[0])["text"]
     meta = json.loads((path / "metadata.json").read_text())
     assert meta["signatures"]["recognize"]["kind"] == "sequence"
+
+
+def test_rnnt_prediction_dropout_is_validated_and_serialized():
+    from zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="prediction_dropout must be in"):
+        RNNTDecoder(VOCAB, prediction_dropout=1.0)
+    decoder = RNNTDecoder(VOCAB, prediction_dropout=0.25)
+    assert RNNTDecoder.from_config(decoder.get_config()).prediction_dropout == 0.25
+    assert RNNTDecoder(VOCAB).get_config()["prediction_dropout"] == 0.0

@@ -94,3 +94,62 @@ def test_the_auxiliary_ctc_term_joins_the_rnnt_loss_and_is_not_saved():
         _trainer(task, 1.0)
     with pytest.raises(ConfigError, match="trained with CTC already"):
         _trainer(build_task(get_preset("asr_deepspeech2_causal_synth")), 0.3)
+
+
+def test_engine_balance_repeats_the_rarer_engines(tmp_path):
+    import numpy as np
+    import pytest
+    import soundfile as sf
+
+    from training.asr_train import engine_repeats, make_asr_dataset
+    from zoo.errors import ConfigError
+    from zoo.presets import build_task, get_preset
+
+    rows = [{"engine": "espeak-ng"}] * 16 + [{"engine": "flite"}] * 4 + [{"engine": "piper"}]
+    assert engine_repeats(rows, 0.0) == [1] * 21
+    assert engine_repeats(rows, 0.5) == [1] * 16 + [2] * 4 + [4]  # sqrt(16 / 4), sqrt(16 / 1)
+    assert engine_repeats(rows, 1.0) == [1] * 16 + [4] * 4 + [16]  # every engine 16 times per pass
+    for bad in (-0.1, 1.5, True, "0.5"):
+        with pytest.raises(ConfigError, match="engine_balance must be in"):
+            engine_repeats(rows, bad)
+
+    # In the pipeline a repeated row keeps its index: one pass holds each espeak-ng row once, each flite row 4x.
+    manifest_rows = []
+    for i, engine in enumerate(["espeak-ng"] * 4 + ["flite"]):
+        sf.write(tmp_path / f"{i}.wav", np.zeros(8000, np.float32), 16000, subtype="PCM_16")
+        manifest_rows.append({"path": f"{i}.wav", "text": "stop", "split": "train", "engine": engine})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in manifest_rows))
+    task = build_task(get_preset("asr_rnnt_small_synth"))
+    ds = make_asr_dataset(task, manifest, "train", batch_size=3, engine_balance=1.0)
+    seen = sorted(int(i) for batch in ds for i in batch["index"].numpy())
+    assert seen == [0, 1, 2, 3, 4, 4, 4, 4]
+
+
+def test_prediction_dropout_reaches_the_rnnt_preset_only():
+    import numpy as np
+    import pytest
+    import tensorflow as tf
+
+    from training.asr_train import _decoder_override
+    from zoo.errors import ConfigError
+    from zoo.presets import build_task, get_preset
+
+    preset = get_preset("asr_rnnt_small_synth")
+    assert _decoder_override(preset, 0.0) == {}
+    task = build_task(preset, **_decoder_override(preset, 0.5))
+    assert task.decoder.prediction_dropout == 0.5
+    assert task.get_config()["decoder"]["config"]["prediction_dropout"] == 0.5
+    plain = build_task(preset)
+    plain.set_weights(task.get_weights())  # no weights depend on the dropout
+    # The decoder's loss on fixed encoder frames: only the prediction dropout can make training differ.
+    rng = np.random.default_rng(0)
+    encoded = tf.constant(rng.normal(size=(2, 12, int(task.backbone.output_shape[-1]))), tf.float32)
+    args = (encoded, tf.constant([12, 10]), tf.constant([[5, 6, 7], [8, 9, 0]]), tf.constant([3, 2]))
+    reference = plain.decoder.loss(*args).numpy()
+    np.testing.assert_allclose(plain.decoder.loss(*args, training=True).numpy(), reference, rtol=1e-6)
+    np.testing.assert_allclose(task.decoder.loss(*args).numpy(), reference, rtol=1e-6)
+    dropped = task.decoder.loss(*args, training=True).numpy()
+    assert np.all(np.isfinite(dropped)) and not np.allclose(dropped, reference, rtol=1e-5)
+    with pytest.raises(ConfigError, match="has no prediction network"):
+        _decoder_override(get_preset("asr_las_small_synth"), 0.2)

@@ -23,21 +23,29 @@ class RNNTDecoder(keras.layers.Layer):
         prediction_units: LSTM units of the prediction network.
         joint_units: width of the joint network's hidden layer.
         max_symbols_per_frame: labels one frame may emit in greedy and beam decoding.
+        prediction_dropout: dropout on the label embeddings and on the prediction LSTM's outputs while
+            training (0: off). It weakens the prediction network's language model relative to the
+            acoustics; decoding never drops anything, and no weights depend on it.
     """
 
     decoder_type = "rnnt"
 
     def __init__(self, vocabulary_size, embedding_dim=64, prediction_units=128, joint_units=128,
-                 max_symbols_per_frame=4, **kwargs):
+                 max_symbols_per_frame=4, prediction_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         for what, value in (("vocabulary_size", vocabulary_size), ("embedding_dim", embedding_dim),
                             ("prediction_units", prediction_units), ("joint_units", joint_units),
                             ("max_symbols_per_frame", max_symbols_per_frame)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"RNNTDecoder {what} must be a positive int", received=value)
+        if isinstance(prediction_dropout, bool) or not isinstance(prediction_dropout, (int, float)) \
+                or not 0.0 <= prediction_dropout < 1.0:
+            raise ConfigError("RNNTDecoder prediction_dropout must be in [0, 1)", received=repr(prediction_dropout),
+                              expected="0 (off) or a dropout rate such as 0.2")
         self.vocabulary_size, self.embedding_dim = vocabulary_size, embedding_dim
         self.prediction_units, self.joint_units = prediction_units, joint_units
         self.max_symbols_per_frame = max_symbols_per_frame
+        self.prediction_dropout = float(prediction_dropout)
         self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
         self.cell = keras.layers.LSTMCell(prediction_units, name="prediction_lstm")
         self.prediction_rnn = keras.layers.RNN(self.cell, return_sequences=True, name="prediction_rnn")
@@ -75,10 +83,16 @@ class RNNTDecoder(keras.layers.Layer):
 
         labels = tf.cast(labels, tf.int32)
         inputs = tf.concat([tf.zeros_like(labels[:, :1]), labels], axis=1)  # blank, y_1 .. y_U
-        prediction = self.prediction_rnn(self.embedding(inputs), training=training)  # [B, U+1, P]
+        embedded = self._dropped(self.embedding(inputs), training)
+        prediction = self._dropped(self.prediction_rnn(embedded, training=training), training)  # [B, U+1, P]
         hidden = self.encoder_projection(encoded)[:, :, None, :] + self.prediction_projection(prediction)[:, None]
         logits = self.output_layer(tf.tanh(hidden))  # [B, T, U+1, V]
         return rnnt_loss(labels, logits, label_length, length)
+
+    def _dropped(self, x, training):
+        if training and self.prediction_dropout:
+            return tf.nn.dropout(x, rate=self.prediction_dropout)
+        return x
 
     def greedy(self, encoded, length, max_output_length=None):
         from zoo.decoding.rnnt_greedy import rnnt_greedy
@@ -102,4 +116,5 @@ class RNNTDecoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
                 "embedding_dim": self.embedding_dim, "prediction_units": self.prediction_units,
-                "joint_units": self.joint_units, "max_symbols_per_frame": self.max_symbols_per_frame}
+                "joint_units": self.joint_units, "max_symbols_per_frame": self.max_symbols_per_frame,
+                "prediction_dropout": self.prediction_dropout}
