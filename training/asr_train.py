@@ -1,15 +1,16 @@
 """`zoo train PRESET` for sequence recognisers (SpeechRecognizer): CTC, RNN-T or teacher-forced
 attention, on a transcribed manifest (speech-sentences-synth), split by voice.
 
-tf.data: manifest rows -> decode WAV -> (waveform, token ids) -> shuffle -> length buckets ->
-padded batches -> per batch: noise at a random SNR (train) -> the preset's log-mel frontend ->
-VTLP frequency warp and tempo change (train; training.augment.perturb_features) -> a random
-smooth spectral EQ (train, when spectral_eq_db > 0) -> SpecAugment (train). Features are computed
-in tf.data (an in-model STFT halves CPU training speed, DESIGN.md section 5); the Task, frontend
-included, is what gets saved. With aux_ctc_weight > 0 an attention or RNN-T model also trains a
-CTC output on its encoder (training only, not saved). The learning rate follows a cosine over the
-time budget (so a run always anneals, whatever the machine's speed); the best epoch by validation
-greedy WER is kept, with early stopping on it.
+tf.data: manifest rows (rarer TTS engines repeated, with engine_balance > 0) -> decode WAV ->
+(waveform, token ids) -> shuffle -> length buckets -> padded batches -> per batch: noise at a random
+SNR (train) -> the preset's log-mel frontend -> VTLP frequency warp and tempo change (train;
+training.augment.perturb_features) -> a random smooth spectral EQ (train, when spectral_eq_db > 0)
+-> SpecAugment (train). Features are computed in tf.data (an in-model STFT halves CPU training
+speed, DESIGN.md section 5); the Task, frontend included, is what gets saved. With aux_ctc_weight >
+0 an attention or RNN-T model also trains a CTC output on its encoder (training only, not saved);
+prediction_dropout drops parts of an RNN-T's prediction network while training. The learning rate
+follows a cosine over the time budget (so a run always anneals, whatever the machine's speed); the
+best epoch by validation greedy WER is kept, with early stopping on it.
 """
 
 from __future__ import annotations
