@@ -2,9 +2,11 @@
 
 The first H200 run of training.accelerator_separation took 193 ms per update of 32 two-second crops
 (166 crops/s), far below what the chip should do for a 391k-parameter Conv-TasNet. This splits the
-step: the mixing workers alone (batches/s from the process pool), one compiled update on a batch
-already in memory (the model and optimizer alone), and both together through `fit`, for several
-batch sizes. Run it on the lent machine as one call (any Keras backend; JAX there):
+step: the mixing workers alone (batches/s from the process pool) and one compiled update on a batch
+already in memory (the model and optimizer alone), for several batch sizes and both ways of computing
+the separator's dilated depthwise convs (zoo.blocks.portable_depthwise_conv: XLA's grouped convolution,
+"conv", or shifted multiply-adds, "shifts", which the layer uses off TensorFlow). Run it on the lent
+machine as one call (any Keras backend; JAX there):
 
     KERAS_BACKEND=jax python benchmarks/accelerator_step.py --pack .devpack [--batch-sizes 16 32 64]
 
@@ -61,6 +63,7 @@ def main(argv=None):
 
     from training.accelerator_separation import _machine_description, _preset
     from training.separation_train import make_loss
+    from zoo.blocks.portable_depthwise_conv import DepthwiseConv1D as PortableDepthwiseConv1D
     from zoo.registry import import_family
     from zoo.tasks.recognition import _as_layer
 
@@ -68,6 +71,7 @@ def main(argv=None):
     parser.add_argument("--pack", type=Path, required=True)
     parser.add_argument("--preset", default="sep_convtasnet_small_2spk")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--depthwise", nargs="+", default=["conv", "shifts"], choices=["conv", "shifts"])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("accelerator_step.md"))
@@ -77,16 +81,20 @@ def main(argv=None):
     crop = json.loads(str(np.load(args.pack / "pack.npz")["meta"]))["crop"]
     workers = args.workers or max(1, (os.cpu_count() or 2) - 2)
     import_family(preset.family)
-    rows = ["| batch | update, batch in memory | crops/s (update alone) | mixing: batches/s "
-            f"({workers} workers) | crops/s (mixing alone) | bound by |", "|---|---|---|---|---|---|"]
+    rows = ["| batch | depthwise convs | update, batch in memory | crops/s (update alone) | mixing: batches/s "
+            f"({workers} workers) | crops/s (mixing alone) | bound by |", "|---|---|---|---|---|---|---|"]
     for batch in args.batch_sizes:
-        backbone = _as_layer(preset.backbone, "backbone")
-        backbone.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0), loss=make_loss("pit_si_sdr"))
-        step = _step_seconds(backbone, batch, crop, args.steps)
         rate = _mixing_rate(args.pack, batch, crop, workers, max(2 * workers, args.steps))
-        rows.append(f"| {batch} | {1000 * step:.1f} ms | {batch / step:,.0f} | {rate:.1f} | {batch * rate:,.0f} | "
-                    f"{'update' if batch / step < batch * rate else 'mixing'} |")
-        print(rows[-1], flush=True)
+        for depthwise in args.depthwise:
+            backbone = _as_layer(preset.backbone, "backbone")
+            for layer in backbone.layers:
+                if isinstance(layer, PortableDepthwiseConv1D):
+                    layer.implementation = depthwise
+            backbone.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=5.0), loss=make_loss("pit_si_sdr"))
+            step = _step_seconds(backbone, batch, crop, args.steps)
+            rows.append(f"| {batch} | {depthwise} | {1000 * step:.1f} ms | {batch / step:,.0f} | {rate:.1f} | "
+                        f"{batch * rate:,.0f} | {'update' if batch / step < batch * rate else 'mixing'} |")
+            print(rows[-1], flush=True)
     text = "\n".join([f"Written by `benchmarks/accelerator_step.py` on {_machine_description()}; {args.preset}, "
                       f"crops of {crop} samples, median of {args.steps} updates after 3 warm-up ones.", "", *rows])
     args.out.write_text(text + "\n")

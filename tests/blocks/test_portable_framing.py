@@ -1,4 +1,4 @@
-"""The keras.ops framing and overlap-add that the Conv-TasNet, DTLN and BLSTM-mask layers use off
+"""The keras.ops framing, overlap-add and depthwise conv that the Conv-TasNet, DTLN and BLSTM-mask layers use off
 TensorFlow (JAX accelerator training) equal the tf.signal ops they replace there."""
 
 import numpy as np
@@ -35,3 +35,43 @@ def test_frame_then_overlap_add_reconstructs_with_half_overlap():
     out = np.asarray(overlap_add_by_shifts(frame_by_gather(tf.constant(x), 32, 16), 16))
     np.testing.assert_allclose(out[:, 16:-16], 2 * x[:, 16:-16], rtol=1e-6)
     np.testing.assert_allclose(out[:, :16], x[:, :16], rtol=1e-6)
+
+
+@pytest.mark.parametrize("taps,dilation,use_bias", [(3, 1, True), (3, 8, True), (3, 64, False), (2, 4, True)])
+def test_portable_depthwise_conv_equals_keras_depthwise_conv(taps, dilation, use_bias):
+    """The shifted-sum path (used off TensorFlow) gives Keras's DepthwiseConv1D output with the same weights,
+    and the layer keeps Keras's weight names and shapes, so published Conv-TasNet weights load into it."""
+    import keras
+
+    from zoo.blocks.portable_depthwise_conv import DepthwiseConv1D as PortableDepthwiseConv1D
+    from zoo.blocks.portable_depthwise_conv import depthwise_by_shifts
+
+    x = np.random.default_rng(dilation).standard_normal((2, 300, 6)).astype(np.float32)
+    layer = PortableDepthwiseConv1D(taps, dilation_rate=dilation, use_bias=use_bias)
+    reference = keras.layers.DepthwiseConv1D(taps, dilation_rate=dilation, use_bias=use_bias)
+    want = reference(x).numpy()
+    layer.build(x.shape)
+    assert [(w.path.split("/")[-1], w.shape) for w in layer.weights] == \
+           [(w.path.split("/")[-1], w.shape) for w in reference.weights]
+    layer.set_weights(reference.get_weights())
+    assert layer(x).numpy().shape == want.shape == (2, 300 - dilation * (taps - 1), 6)
+    np.testing.assert_array_equal(layer(x).numpy(), want)  # TensorFlow: Keras's own conv
+    layer.implementation = "shifts"
+    np.testing.assert_allclose(layer(x).numpy(), want, rtol=1e-5, atol=1e-5)
+    bias = reference.bias if use_bias else None
+    np.testing.assert_allclose(np.asarray(depthwise_by_shifts(tf.constant(x), reference.kernel, dilation, bias)),
+                               want, rtol=1e-5, atol=1e-5)
+
+
+def test_portable_depthwise_conv_refuses_what_it_cannot_shift():
+    from zoo.blocks.portable_depthwise_conv import DepthwiseConv1D as PortableDepthwiseConv1D
+    from zoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="padding='valid'"):
+        PortableDepthwiseConv1D(3, padding="same")
+    with pytest.raises(ConfigError, match="depth_multiplier"):
+        PortableDepthwiseConv1D(3, depth_multiplier=2)
+    layer = PortableDepthwiseConv1D(3)
+    layer.implementation = "fast"
+    with pytest.raises(ConfigError, match="implementation"):
+        layer(np.zeros((1, 8, 2), np.float32))

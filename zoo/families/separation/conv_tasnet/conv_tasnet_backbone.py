@@ -9,6 +9,7 @@ from zoo.blocks.cumulative_layer_norm import CumulativeLayerNorm
 from zoo.blocks.frame_signal import FrameSignal
 from zoo.blocks.global_layer_norm import GlobalLayerNorm
 from zoo.blocks.overlap_add import OverlapAdd
+from zoo.blocks.portable_depthwise_conv import DepthwiseConv1D as PortableDepthwiseConv1D
 from zoo.errors import ConfigError
 
 
@@ -70,7 +71,7 @@ class ConvTasNetBackbone(keras.Model):
                 total = dilation * (conv_kernel_size - 1)
                 pad = (total, 0) if causal else (total // 2, total - total // 2)
                 y = keras.layers.ZeroPadding1D(pad, name=f"{p}_pad")(y)
-                y = keras.layers.DepthwiseConv1D(conv_kernel_size, dilation_rate=dilation, name=f"{p}_dconv")(y)
+                y = PortableDepthwiseConv1D(conv_kernel_size, dilation_rate=dilation, name=f"{p}_dconv")(y)
                 y = keras.layers.PReLU(shared_axes=[1], name=f"{p}_prelu2")(y)
                 y = _norm(causal, f"{p}_norm2")(y)
                 skips.append(keras.layers.Conv1D(skip_channels, 1, name=f"{p}_skip")(y))
