@@ -95,7 +95,8 @@ def main(argv=None):
             rows.append(f"| {batch} | {depthwise} | {1000 * step:.1f} ms | {batch / step:,.0f} | {rate:.1f} | "
                         f"{batch * rate:,.0f} | {'update' if batch / step < batch * rate else 'mixing'} |")
             print(rows[-1], flush=True)
-    text = "\n".join([f"Written by `benchmarks/accelerator_step.py` on {_machine_description()}; {args.preset}, "
+    text = "\n".join(["## Accelerator training step (Conv-TasNet on JAX)", "",
+                      f"Written by `benchmarks/accelerator_step.py` on {_machine_description()}; {args.preset}, "
                       f"crops of {crop} samples, median of {args.steps} updates after 3 warm-up ones.", "", *rows])
     args.out.write_text(text + "\n")
     print(text)

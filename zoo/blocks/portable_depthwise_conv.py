@@ -1,4 +1,5 @@
-"""Dilated depthwise 1-D convolution that JAX trains fast (Conv-TasNet's separator blocks)."""
+"""Dilated depthwise 1-D convolution that JAX trains fast (Conv-TasNet's separator blocks): on an H200,
+Keras's DepthwiseConv1D made a Conv-TasNet update 8.5 times slower (docs/benchmarks.md, accelerator-step)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ IMPLEMENTATIONS = ("auto", "conv", "shifts")
 def depthwise_by_shifts(x, kernel, dilation: int, bias=None):
     """A 'valid' depthwise conv (depth multiplier 1) as a sum of P shifted, per-channel scaled copies:
     f32[B, T, C], kernel f32[P, C, 1] -> f32[B, T - dilation (P - 1), C]. Only slices and
-    multiply-adds, which any backend fuses; XLA lowers the grouped convolution it replaces (and its
-    weight gradient above all) to slow kernels on CPU and GPU."""
+    multiply-adds, which any backend fuses; XLA ran the grouped convolution it replaces 3.4 times
+    slower on CPU and 8.5 times slower on an H200 (a whole Conv-TasNet update)."""
     taps = kernel.shape[0]
     length = x.shape[1] - dilation * (taps - 1)
     y = sum(x[:, k * dilation:k * dilation + length, :] * kernel[k, :, 0] for k in range(taps))
@@ -24,8 +25,9 @@ def depthwise_by_shifts(x, kernel, dilation: int, bias=None):
 class DepthwiseConv1D(keras.layers.DepthwiseConv1D):
     """keras.layers.DepthwiseConv1D ('valid', channels_last, depth multiplier 1, stride 1) with the same
     weights, computed by `depthwise_by_shifts` off TensorFlow. It keeps Keras's class name because a
-    weights file keys each layer by it (layers/depthwise_conv1d_K): published weights load unchanged. On TensorFlow it is Keras's own conv, so
-    the SavedModel and TFLite exports (and their gates) see the op they always saw.
+    weights file keys each layer by it (layers/depthwise_conv1d_K): published weights load unchanged.
+    On TensorFlow it is Keras's own conv, so the SavedModel and TFLite exports (and their gates) see
+    the op they always saw.
 
     `implementation` (an attribute, not config: it changes speed, not results) forces "conv" or
     "shifts" on any backend; benchmarks/accelerator_step.py times both.
