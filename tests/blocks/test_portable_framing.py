@@ -1,5 +1,5 @@
 """The keras.ops framing, overlap-add and depthwise conv that the Conv-TasNet, DTLN and BLSTM-mask layers use off
-TensorFlow (JAX accelerator training) equal the tf.signal ops they replace there."""
+TensorFlow (JAX accelerator training) equal the TensorFlow ops they replace there."""
 
 import numpy as np
 import pytest
@@ -75,3 +75,24 @@ def test_portable_depthwise_conv_refuses_what_it_cannot_shift():
     layer.implementation = "fast"
     with pytest.raises(ConfigError, match="implementation"):
         layer(np.zeros((1, 8, 2), np.float32))
+
+
+def test_weights_saved_with_keras_depthwise_conv_load_into_the_portable_one(tmp_path):
+    """A weights file keys layers by class name: the portable layer must read what Keras's layer wrote
+    (every Conv-TasNet weights file published before it existed)."""
+    import keras
+
+    from zoo.blocks.portable_depthwise_conv import DepthwiseConv1D as PortableDepthwiseConv1D
+
+    def model(layer_class):
+        inputs = keras.Input((None, 4))
+        x = keras.layers.ZeroPadding1D(2)(inputs)
+        x = layer_class(3, dilation_rate=2)(x)
+        return keras.Model(inputs, layer_class(3)(keras.layers.ZeroPadding1D(1)(x)))
+
+    x = np.random.default_rng(3).standard_normal((2, 50, 4)).astype(np.float32)
+    saved = model(keras.layers.DepthwiseConv1D)
+    saved.save_weights(str(tmp_path / "m.weights.h5"))
+    loaded = model(PortableDepthwiseConv1D)
+    loaded.load_weights(str(tmp_path / "m.weights.h5"))
+    np.testing.assert_array_equal(loaded(x).numpy(), saved(x).numpy())
