@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -65,6 +66,33 @@ def _training_cost(s: dict) -> str:
     return text
 
 
+def _cores(training: dict) -> str:
+    """'; on 1 of 2 cores' for a benchmark training pinned to fewer cores than the machine has."""
+    cores, total = training.get("cpu_cores"), os.cpu_count()
+    return f"; on {cores} of {total} cores" if cores and total and cores < total else ""
+
+
+def embedding_rows(runs: Path, test_count: int | None) -> list[str]:
+    """Deep clustering and the deep attractor network, which have no preset: the rows of
+    runs/embedding_separation/results.json (benchmarks/embedding_separation.py), if that run is here."""
+    path = runs / "embedding_separation" / "results.json"
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    two, training, lines = saved["two_speaker"], saved["training"], []
+    for kind, label in (("dc", "deep clustering (k-means, binary masks)"),
+                        ("dan", "deep attractor network (k-means attractors, soft masks)")):
+        s, t = two.get(kind), training.get(kind)
+        if s is None or t is None or "params" not in t:  # a run older than the params column
+            continue
+        count = s.get("count")
+        where = "" if count == test_count else f"; first {count} test mixtures"
+        lines.append(f"| {label}{where} | {s['si_sdri']:.2f} | {s['sdr'] - two['mixture']['sdr']:.2f} | "
+                     f"{s['sdr']:.2f} | {s['sir']:.2f} | {s['sar']:.2f} | {t['params']:,} | "
+                     f"{t['seconds'] / 60:.1f} min, {16 * t['steps']:,} crops of 1 s{_cores(t)} | whole utterance |")
+    return lines
+
+
 def separation_table(runs: Path) -> list[str]:
     lines = ["| model | SI-SDRi (dB) | SDRi (dB) | SDR | SIR | SAR | params | training | latency |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -77,12 +105,18 @@ def separation_table(runs: Path) -> list[str]:
         oracle = oracle or t
         lines.append(f"| {preset} | {t['si_sdri']:.2f} | {t['sdri']:.2f} | {t['sdr']:.2f} | {t['sir']:.2f} | "
                      f"{t['sar']:.2f} | {s['params']:,} | {_training_cost(s)} | {s['algorithmic_latency_ms']:.0f} ms |")
+    embedding = embedding_rows(runs, oracle["num_examples"] if oracle else None)
+    lines += embedding
     if oracle:
         for name in ORACLES:
             key = f"oracle_{name}_si_sdri"
             if key in oracle:
                 lines.append(f"| oracle {name.upper()} (STFT 256/64) | {oracle[key]:.2f} | | | | | - | - | - |")
-        lines.append(f"\nTest split: first {oracle['num_examples']} mixtures of speech-mixtures-2spk (8 kHz).")
+        lines.append(f"\nTest split: first {oracle['num_examples']} mixtures of speech-mixtures-2spk (8 kHz)."
+                     + (" Deep clustering and the deep attractor network: trained and scored by "
+                        "`benchmarks/embedding_separation.py` (section embedding-separation), which this table "
+                        "reads from runs/embedding_separation/results.json; latency: k-means over the whole "
+                        "utterance." if embedding else ""))
     return lines
 
 
