@@ -34,6 +34,7 @@ from report import machine, write_section  # noqa: E402
 RUN_DIR = ROOT / "runs" / "embedding_separation"
 TWO_SPEAKER = ROOT / "data" / "speech-mixtures-2spk" / "manifest.jsonl"
 ARRAY = ROOT / "data" / "array-mixtures" / "manifest.jsonl"
+BATCH = 16  # crops per training step, every model
 
 
 def read_wav(folder, rel):
@@ -108,16 +109,23 @@ def train_embedding(kind, minutes, seed, log):
 
     start, steps, history = time.time(), 0, []
     while time.time() - start < minutes * 60:
-        batch = two_speaker_batch(rows, TWO_SPEAKER.parent, rng, 16, 8000, cfg["n_fft"], cfg["hop"])
+        batch = two_speaker_batch(rows, TWO_SPEAKER.parent, rng, BATCH, 8000, cfg["n_fft"], cfg["hop"])
         history.append(float(step(*batch)))
         steps += 1
         if steps % 50 == 0:
             log(f"{kind} step {steps} loss {np.mean(history[-50:]):.4f} ({time.time() - start:.0f} s)")
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     model.save(RUN_DIR / f"{kind}.keras")
-    return model, {"steps": steps, "seconds": round(time.time() - start), "first_loss": float(np.mean(history[:20])),
-                   "last_loss": float(np.mean(history[-50:])), "params": int(model.count_params()),
-                   "cpu_cores": len(os.sched_getaffinity(0))}
+    return model, training_stats(model, steps, start, history)
+
+
+def training_stats(model, steps, start, history):
+    """What a training loop did, for the tables: steps, crops, seconds, loss, params, CPU cores (used, of the
+    machine's)."""
+    return {"steps": steps, "crops": steps * BATCH, "seconds": round(time.time() - start),
+            "first_loss": float(np.mean(history[:20])), "last_loss": float(np.mean(history[-50:])),
+            "params": int(model.count_params()), "cpu_cores": len(os.sched_getaffinity(0)),
+            "machine_cores": os.cpu_count()}
 
 
 def array_batch(rows, folder, rng, batch, length, n_fft, hop):
@@ -160,14 +168,13 @@ def train_mask_estimator(minutes, seed, log):
 
     start, steps, history = time.time(), 0, []
     while time.time() - start < minutes * 60:
-        history.append(float(step(*array_batch(rows, ARRAY.parent, rng, 16, 32000, 512, 128))))
+        history.append(float(step(*array_batch(rows, ARRAY.parent, rng, BATCH, 32000, 512, 128))))
         steps += 1
         if steps % 50 == 0:
             log(f"mask step {steps} loss {np.mean(history[-50:]):.4f} ({time.time() - start:.0f} s)")
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     model.save(RUN_DIR / "mask_estimator.keras")
-    return model, {"steps": steps, "seconds": round(time.time() - start), "first_loss": float(np.mean(history[:20])),
-                   "last_loss": float(np.mean(history[-50:]))}
+    return model, training_stats(model, steps, start, history)
 
 
 def evaluate_two_speaker(models, count, log):
@@ -255,8 +262,9 @@ def main(argv=None):
     if args.from_results:
         saved = json.loads((RUN_DIR / "results.json").read_text())
         print(write_section("embedding-separation", report(saved["training"], saved["two_speaker"], saved["array"],
-                                                           args)))
+                                                           args, saved.get("machine", "not recorded"))))
         return
+    where = machine()  # the load average when the run starts, not when its results are rendered again
 
     import keras
     import tensorflow as tf
@@ -294,10 +302,10 @@ def main(argv=None):
     arr = evaluate_array(mask_model, args.array_test, log)
     log(f"array {arr}")
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    (RUN_DIR / "results.json").write_text(json.dumps({"training": training, "two_speaker": two, "array": arr},
-                                                     indent=1))
+    (RUN_DIR / "results.json").write_text(json.dumps({"training": training, "two_speaker": two, "array": arr,
+                                                      "machine": where}, indent=1))
     if not args.no_write:
-        print(write_section("embedding-separation", report(training, two, arr, args)))
+        print(write_section("embedding-separation", report(training, two, arr, args, where)))
 
 
 def two_count(two, args):
@@ -305,7 +313,7 @@ def two_count(two, args):
     return two.get("mixture", {}).get("count", args.test)
 
 
-def report(training, two, arr, args):
+def report(training, two, arr, args, where):
     label = {"mixture": "mixture (no processing)", "dc": "deep clustering (k-means, binary masks)",
              "dan": "deep attractor network (k-means attractors, soft masks)",
              "oracle_ibm": "oracle ideal binary mask"}
@@ -319,7 +327,7 @@ def report(training, two, arr, args):
             "`benchmarks/embedding_separation.py`: deep clustering (Hershey et al. 2016) and the deep attractor "
             "network (Chen et al. 2017) share one embedding net (log-magnitude STFT 256/64 at 8 kHz, LayerNorm, "
             "2 x BLSTM 128 per direction, D = 20 unit-norm embeddings per T-F bin), each trained from scratch with "
-            "its own loop (batch 16 x 1 s crops, Adam 1e-3) on speech-mixtures-2spk: "
+            f"its own loop (batch {BATCH} x 1 s crops, Adam 1e-3) on speech-mixtures-2spk: "
             f"DC {trained('dc')}; DAN {trained('dan')}. Test: the first {two_count(two, args)} test mixtures; BSS Eval "
             "(fast-bss-eval, 512-tap filter) with the best permutation; the oracle binary mask uses the same STFT.", "",
             "| 2-speaker (8 kHz) | SI-SDRi (dB) | SDR (dB) | SIR (dB) | SAR (dB) | params | training "
@@ -354,7 +362,10 @@ def report(training, two, arr, args):
             body.append(f"| {label_arr[name]} | {s['si_sdr']:.2f} | "
                         + " | ".join(f"{s[f'si_sdr_{k}']:.2f}" for k in fields)
                         + f" | {s['si_sdr_snr_below_10db']:.2f} | {s['si_sdr_snr_above_10db']:.2f} | {s['pesq']:.2f} |")
-    body += ["", f"Machine: {machine()}."]
+    pinned = {(t["cpu_cores"], t["machine_cores"]) for t in training.values()
+              if t.get("cpu_cores") and t.get("machine_cores") and t["cpu_cores"] < t["machine_cores"]}
+    body += ["", f"Machine: {where}" + "".join(f"; training pinned to {c} of {m} cores" for c, m in sorted(pinned))
+             + "."]
     return "\n".join(body)
 
 

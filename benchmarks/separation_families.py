@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -67,8 +66,8 @@ def _training_cost(s: dict) -> str:
 
 
 def _cores(training: dict) -> str:
-    """'; on 1 of 2 cores' for a benchmark training pinned to fewer cores than the machine has."""
-    cores, total = training.get("cpu_cores"), os.cpu_count()
+    """'; on 1 of 2 cores' for a benchmark training pinned to fewer cores than its machine had."""
+    cores, total = training.get("cpu_cores"), training.get("machine_cores")
     return f"; on {cores} of {total} cores" if cores and total and cores < total else ""
 
 
@@ -83,13 +82,13 @@ def embedding_rows(runs: Path, test_count: int | None) -> list[str]:
     for kind, label in (("dc", "deep clustering (k-means, binary masks)"),
                         ("dan", "deep attractor network (k-means attractors, soft masks)")):
         s, t = two.get(kind), training.get(kind)
-        if s is None or t is None or "params" not in t:  # a run older than the params column
+        if s is None or t is None or "crops" not in t:  # a run older than these columns
             continue
         count = s.get("count")
         where = "" if count == test_count else f"; first {count} test mixtures"
         lines.append(f"| {label}{where} | {s['si_sdri']:.2f} | {s['sdr'] - two['mixture']['sdr']:.2f} | "
                      f"{s['sdr']:.2f} | {s['sir']:.2f} | {s['sar']:.2f} | {t['params']:,} | "
-                     f"{t['seconds'] / 60:.1f} min, {16 * t['steps']:,} crops of 1 s{_cores(t)} | whole utterance |")
+                     f"{t['seconds'] / 60:.1f} min, {t['crops']:,} crops of 1 s{_cores(t)} | whole utterance |")
     return lines
 
 

@@ -14,7 +14,8 @@ def depthwise_by_shifts(x, kernel, dilation: int, bias=None):
     """A 'valid' depthwise conv (depth multiplier 1) as a sum of P shifted, per-channel scaled copies:
     f32[B, T, C], kernel f32[P, C, 1] -> f32[B, T - dilation (P - 1), C]. Only slices and
     multiply-adds, which any backend fuses. With XLA's grouped convolution instead, a whole Conv-TasNet
-    update on JAX took 3.4 times as long on one CPU core and 8.5 times as long on an H200."""
+    update on JAX took 3 times as long on one CPU core and 8.5 times as long on an H200
+    (benchmarks/accelerator_step.py; on TensorFlow's CPU kernels the grouped conv is the faster one)."""
     taps = kernel.shape[0]
     length = x.shape[1] - dilation * (taps - 1)
     y = sum(x[:, k * dilation:k * dilation + length, :] * kernel[k, :, 0] for k in range(taps))
