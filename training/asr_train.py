@@ -273,6 +273,28 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
     return metrics
 
 
+def load_encoder_weights(task, weights_path: Path) -> None:
+    """Start `task`'s encoder (backbone) from another recogniser's weights file, e.g. a character model's
+    for a word-piece model: the parts whose shapes match load, and every encoder variable must be among
+    them (the decoder or CTC head, sized for another vocabulary, keeps its fresh initialisation)."""
+    import warnings
+
+    from zoo.errors import CheckpointError
+
+    if not Path(weights_path).is_file():
+        raise CheckpointError(f"init_encoder weights file missing: {weights_path}",
+                              fix="pass a recogniser's model.weights.h5, e.g. hub/asr_rnnt_small_synth/model.weights.h5")
+    before = [v.numpy().copy() for v in task.backbone.weights]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns about each decoder part it skips
+        task.load_weights(str(weights_path), skip_mismatch=True)
+    unchanged = [v.path for v, old in zip(task.backbone.weights, before) if np.array_equal(v.numpy(), old)]
+    if unchanged:
+        raise CheckpointError(f"the encoder in {Path(weights_path).name} does not fit {task.name}'s encoder",
+                              received=unchanged[:5], expected="every backbone variable loaded",
+                              fix="use the weights of a recogniser with the same backbone config")
+
+
 def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2, init_weights=None) -> dict:
     """Train a SpeechRecognizer preset by its recipe; `init_weights` (a run's model.weights.h5, or
     `--set init_weights=PATH` on `zoo train`) continues from earlier weights instead of a random start
@@ -286,17 +308,26 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
 
     overrides = dict(overrides or {})
     init_weights = overrides.pop("init_weights", None) or init_weights
+    init_encoder = overrides.pop("init_encoder", None)
+    if init_weights and init_encoder:
+        raise ConfigError("set init_weights or init_encoder, not both", received=[init_weights, init_encoder],
+                          expected="init_weights (the whole model) or init_encoder (its encoder only)")
     preset, exp, run_dir, manifest = start_run(preset_name, overrides, recipe="the speech-recognition recipe",
                                                reads=ASR_SETTINGS)
     task = build_task(preset, dropout=exp.dropout, **_decoder_override(preset, exp.prediction_dropout))
     continued = None
-    if init_weights is not None:
-        from zoo.presets import load_weights_verified
-
+    if init_weights or init_encoder:
         from training.recipe import continued_from
 
-        load_weights_verified(task, Path(init_weights), None)
-        continued = continued_from(init_weights, ("train_minutes", "updates", "test_wer_greedy"))
+        if init_weights:
+            from zoo.presets import load_weights_verified
+
+            load_weights_verified(task, Path(init_weights), None)
+        else:
+            load_encoder_weights(task, Path(init_encoder))
+        continued = continued_from(init_weights or init_encoder, ("train_minutes", "updates", "test_wer_greedy"))
+        if init_encoder:
+            continued["part"] = "encoder"  # its cost still counts: the encoder trained that long
     augment = ({"noise_prob": exp.noise_prob, "snr_min_db": exp.snr_min_db,
                 "time_mask_param": exp.time_mask_param if exp.spec_augment else 0,
                 "freq_mask_param": exp.freq_mask_param if exp.spec_augment else 0,

@@ -164,3 +164,36 @@ def test_rnnt_prediction_dropout_is_validated_and_serialized():
     decoder = RNNTDecoder(VOCAB, prediction_dropout=0.25)
     assert RNNTDecoder.from_config(decoder.get_config()).prediction_dropout == 0.25
     assert RNNTDecoder(VOCAB).get_config()["prediction_dropout"] == 0.0
+
+
+@pytest.mark.parametrize("family", ["deepspeech2", "rnnt"])
+def test_word_piece_text_in_graph_saved_model_and_beam(family, tmp_path):
+    """Word pieces write " word" / "rest": the graph's text, the SavedModel's and the beam search's
+    are the tokenizer's decode of the ids, words separated by single spaces, no leading space."""
+    from export.saved_model import export_saved_model
+    from zoo.text import WordPieceTokenizer
+
+    tok = WordPieceTokenizer.from_texts(["set the timer", "set the lights", "timer"], min_count=2)
+    spec = {"class_name": "WordPieceTokenizer", "config": tok.get_config()}
+    base = tiny(family)
+    decoder = None if family == "deepspeech2" else RNNTDecoder(tok.vocabulary_size, embedding_dim=8,
+                                                               prediction_units=24, joint_units=24)
+    task = SpeechRecognizer(base.backbone, frontend(), spec, RATE, decoder=decoder, name=f"words_{family}")
+    output = task.head if decoder is None else decoder.output_layer
+    rng = np.random.default_rng(0)  # large random output weights, so that the tokens change from frame to frame
+    output.kernel.assign(rng.normal(0, 3, output.kernel.shape).astype(np.float32))
+    output.bias.assign(np.eye(1, tok.vocabulary_size, dtype=np.float32)[0] * (-2.0 if decoder is None else 1.0))
+    w = waves(2, 1.0, seed=4)
+    lengths = np.array([16000, 11000], np.int32)
+    rec = task.recognize(tf.constant(w), tf.constant(lengths))
+    texts = [t.decode() for t in rec["text"].numpy()]
+    for b in range(2):
+        ids = rec["token_ids"].numpy()[b, :int(rec["token_length"][b])]
+        assert texts[b] == tok.decode(ids) and texts[b] == " ".join(texts[b].split())
+    assert any(len(t.split()) >= 2 for t in texts), texts  # words were written, with spaces between them
+    served = tf.saved_model.load(str(export_saved_model(task, tmp_path, model_name="asr_words")))
+    out = served.signatures["recognize"](waveform=tf.constant(w[:1]), waveform_length=tf.constant(lengths[:1]))
+    assert out["text"].numpy()[0].decode() == texts[0]
+    full = task({"waveform": w, "waveform_length": lengths})
+    for text in task.beam_search(full["logits"], full["logit_length"], beam_width=3):
+        assert text == " ".join(text.split())  # no leading space, single spaces between words

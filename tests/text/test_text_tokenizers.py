@@ -143,3 +143,53 @@ def test_numbers_and_dates_in_words():
         number_words(1000)
     with pytest.raises(ConfigError):
         ordinal_words(32)
+
+
+def test_word_piece_tokenizer_whole_words_and_character_fallback():
+    from zoo.text import WordPieceTokenizer
+
+    tok = WordPieceTokenizer.from_texts(["set a timer", "set the timer", "the sky"], min_count=2)
+    chars = 27  # apostrophe and a-z, word-initial then "##"
+    assert tok.pieces[:2] == ["'", "a"] and tok.pieces[chars] == "##'"
+    assert tok.pieces[2 * chars:] == ["set", "the", "timer"]  # seen twice, most frequent first; "sky" once
+    assert tok.vocabulary_size == 2 * chars + 4 and tok.blank_id == 0 and tok.vocabulary[0] == "<blank>"
+    ids = tok.encode("Set the SKY timer!")  # normalised, then whole words or the longest pieces
+    assert [tok.vocabulary[i] for i in ids] == ["set", "the", "s", "##k", "##y", "timer"]
+    assert tok.decode(ids) == "set the sky timer"
+    assert tok.decode([0, *ids[:2], 0]) == "set the"  # blanks write nothing
+    assert "".join(tok.symbols[i] for i in ids) == " set the sky timer"  # what the graph joins, then strips
+    assert tok.encode("") == [] and tok.decode([]) == ""
+    assert WordPieceTokenizer.from_config(json.loads(json.dumps(tok.get_config()))).pieces == tok.pieces
+
+
+def test_word_piece_tokenizer_refusals():
+    from zoo.text import WordPieceTokenizer
+
+    tok = WordPieceTokenizer.from_texts(["a b"], min_count=1)
+    with pytest.raises(ConfigError, match="cannot encode character '7'"):
+        tok.encode("route 7")
+    with pytest.raises(ConfigError, match="out of range"):
+        tok.decode([tok.vocabulary_size])
+    with pytest.raises(ConfigError, match="must also be a piece"):
+        WordPieceTokenizer(["a", "##a", "ab"])  # "b" missing both ways
+    with pytest.raises(ConfigError, match="unique"):
+        WordPieceTokenizer(["a", "##a", "a"])
+    with pytest.raises(ConfigError, match="without spaces"):
+        WordPieceTokenizer(["a", "##a", "a a"])
+    with pytest.raises(ConfigError, match="non-empty list"):
+        WordPieceTokenizer("abc")
+    with pytest.raises(ConfigError, match="min_count"):
+        WordPieceTokenizer.from_texts(["a"], min_count=0)
+
+
+def test_shipped_word_pieces_cover_the_grammar_and_every_character():
+    from zoo.families.recognition.asr_protocol import WORD_PIECE_TOKENIZER
+    from zoo.text import WordPieceTokenizer
+
+    tok = WordPieceTokenizer.from_config(WORD_PIECE_TOKENIZER["config"])
+    grammar_words = SentenceGrammar().vocabulary()
+    whole = [w for w in grammar_words if len(tok.encode(w)) == 1]
+    # Every grammar word but those too rare in the training transcripts (seen at most once) is one piece.
+    assert len(whole) >= len(grammar_words) - 10
+    for word in grammar_words:
+        assert tok.decode(tok.encode(word)) == word

@@ -153,3 +153,32 @@ def test_prediction_dropout_reaches_the_rnnt_preset_only():
     assert np.all(np.isfinite(dropped)) and not np.allclose(dropped, reference, rtol=1e-5)
     with pytest.raises(ConfigError, match="has no prediction network"):
         _decoder_override(get_preset("asr_las_small_synth"), 0.2)
+
+
+def test_init_encoder_loads_the_encoder_of_another_vocabulary(tmp_path):
+    """A word-piece RNN-T starts its encoder from a character RNN-T's weights; its decoder (another
+    vocabulary) stays fresh; a file whose encoder differs is refused."""
+    import numpy as np
+    import pytest
+
+    from training.asr_train import load_encoder_weights
+    from zoo.errors import CheckpointError
+    from zoo.presets import build_task, get_preset
+
+    chars = build_task(get_preset("asr_rnnt_small_synth"))
+    path = tmp_path / "chars.weights.h5"
+    chars.save_weights(str(path))
+    words = build_task(get_preset("asr_rnnt_words_synth"))
+    decoder_before = [v.numpy().copy() for v in words.decoder.weights]
+    load_encoder_weights(words, path)
+    for a, b in zip(chars.backbone.weights, words.backbone.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert words.decoder.vocabulary_size != chars.decoder.vocabulary_size
+    for before, v in zip(decoder_before, words.decoder.weights):
+        np.testing.assert_array_equal(before, v.numpy())
+    other = build_task(get_preset("asr_deepspeech2_small_synth"))
+    other.save_weights(str(tmp_path / "ds2.weights.h5"))
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_encoder_weights(words, tmp_path / "ds2.weights.h5")
+    with pytest.raises(CheckpointError, match="missing"):
+        load_encoder_weights(words, tmp_path / "nope.weights.h5")

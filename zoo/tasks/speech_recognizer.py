@@ -25,10 +25,12 @@ DECODERS = ("ctc", "rnnt", "attention")
 
 
 def build_tokenizer(spec):
-    """{"class_name": "CharTokenizer" | "PhonemeTokenizer", "config": {...}} -> a zoo.text tokenizer."""
-    from zoo.text import CharTokenizer, PhonemeTokenizer
+    """{"class_name": "CharTokenizer" | "PhonemeTokenizer" | "WordPieceTokenizer", "config": {...}} -> a
+    zoo.text tokenizer."""
+    from zoo.text import CharTokenizer, PhonemeTokenizer, WordPieceTokenizer
 
-    classes = {"CharTokenizer": CharTokenizer, "PhonemeTokenizer": PhonemeTokenizer}
+    classes = {"CharTokenizer": CharTokenizer, "PhonemeTokenizer": PhonemeTokenizer,
+               "WordPieceTokenizer": WordPieceTokenizer}
     if not isinstance(spec, dict) or spec.get("class_name") not in classes:
         raise ConfigError("SpeechRecognizer tokenizer must name a zoo.text tokenizer", received=spec,
                           expected=f"{{'class_name': one of {sorted(classes)}, 'config': {{...}}}}",
@@ -115,7 +117,10 @@ class SpeechRecognizer(Task):
         self.dropout = float(dropout)
         self.max_output_length = int(max_output_length)
         self.decoder_type = "ctc" if decoder is None else decoder.decoder_type
-        self._symbols = [""] + list(tok.vocabulary[1:])  # blank/eos decodes to nothing
+        # What each id writes into the text (blank/eos: nothing); word pieces start words with a space,
+        # so their joined text is stripped.
+        self._symbols = list(getattr(tok, "symbols", [""] + list(tok.vocabulary[1:])))
+        self._strip_text = bool(getattr(tok, "word_initial_space", False))
 
     def get_config(self):
         return {
@@ -182,7 +187,13 @@ class SpeechRecognizer(Task):
         """token_ids i32[B, U] -> text string[B] (tokens past token_length ignored)."""
         symbols = tf.constant(self._symbols)
         valid = tf.range(tf.shape(token_ids)[1])[None, :] < token_length[:, None]
-        return tf.strings.reduce_join(tf.gather(symbols, tf.where(valid, token_ids, 0)), axis=-1)
+        text = tf.strings.reduce_join(tf.gather(symbols, tf.where(valid, token_ids, 0)), axis=-1)
+        return tf.strings.strip(text) if self._strip_text else text
+
+    def _text_of_ids(self, ids) -> str:
+        """ids_to_text outside the graph (for the beam searches)."""
+        text = "".join(self._symbols[i] for i in ids)
+        return text.strip() if self._strip_text else text
 
     def recognize(self, waveform, waveform_length):
         """The sequence recognize endpoint: {"token_ids", "token_length", "text"} (DESIGN.md section 3)."""
@@ -199,9 +210,9 @@ class SpeechRecognizer(Task):
             from zoo.decoding.ctc_prefix_beam_search import ctc_prefix_beam_search
 
             return [ctc_prefix_beam_search(encoded[b], beam_width, length=int(length[b]),
-                                           decode=self._symbols)[0].text for b in range(len(encoded))]
+                                           decode=self._text_of_ids)[0].text for b in range(len(encoded))]
         return [self.decoder.beam_search(encoded[b, :int(length[b])], beam_width=beam_width,
-                                         max_output_length=self.max_output_length, symbols=self._symbols)
+                                         max_output_length=self.max_output_length, symbols=self._text_of_ids)
                 for b in range(len(encoded))]
 
     def _check_waveform(self, waveform):

@@ -1,5 +1,8 @@
 """Speech-recognition settings shared by the sequence families (CTC, RNN-T, LAS) on speech-sentences-synth."""
 
+import json
+from pathlib import Path
+
 SAMPLE_RATE = 16000
 
 # 40 log-mel bins, 25 ms windows, 10 ms hop (100 frames/s); the encoders subsample time by 2 (50 Hz),
@@ -23,6 +26,12 @@ ASR_NUM_FEATURES = 40
 CHAR_TOKENIZER = {"class_name": "CharTokenizer", "config": {"characters": " 'abcdefghijklmnopqrstuvwxyz",
                                                             "normalize": True}}
 CHAR_VOCABULARY_SIZE = 29
+
+# Word pieces: every character (word-initial and "##"), then the words of the training transcripts
+# (frozen in a file so that a model's vocabulary never changes under it; zoo.text.WordPieceTokenizer).
+WORD_PIECES = json.loads((Path(__file__).parent / "speech_sentences_word_pieces.json").read_text())["pieces"]
+WORD_PIECE_TOKENIZER = {"class_name": "WordPieceTokenizer", "config": {"pieces": WORD_PIECES, "normalize": True}}
+WORD_PIECE_VOCABULARY_SIZE = len(WORD_PIECES) + 1
 
 # Augmentation: light white noise and gain, SpecAugment masks narrower than a short word (~15 frames).
 ASR_AUGMENT = {
