@@ -233,13 +233,28 @@ def voice_group(row: dict) -> str:
     return speaker.split("+")[0] if speaker.startswith("espeak-ng:") else speaker
 
 
-def wer_by_group(rows, refs, hyps) -> dict:
-    """{voice group: {"utterances": n, "wer": WER}} over one split, largest groups first."""
+def sentence_kind(row: dict) -> str:
+    """"free text" (random common words: no grammar to lean on) or "commands" (the grammar's templates),
+    what a WER breakdown by sentence kind groups utterances by."""
+    from zoo.text import SentenceGrammar, normalize_text
+
+    global _GRAMMAR
+    if _GRAMMAR is None:
+        _GRAMMAR = SentenceGrammar()
+    return "free text" if _GRAMMAR.is_free_text(normalize_text(str(row.get("text", "")))) else "commands"
+
+
+_GRAMMAR = None
+
+
+def wer_by_group(rows, refs, hyps, key=voice_group) -> dict:
+    """{key(row): {"utterances": n, "wer": WER}} over one split (by default the voice group), largest
+    groups first."""
     from zoo.metrics.asr import wer
 
     groups = {}
     for row, ref, hyp in zip(rows, refs, hyps):
-        pair = groups.setdefault(voice_group(row), ([], []))
+        pair = groups.setdefault(key(row), ([], []))
         pair[0].append(ref)
         pair[1].append(hyp)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1][0]), kv[0]))
@@ -258,18 +273,21 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
     if beam is not None:
         metrics.update(wer_beam=wer(refs, beam), cer_beam=cer(refs, beam), beam_width=int(beam_width))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
-    by_group = wer_by_group(split_rows(manifest_path, split, limit), refs, greedy)
+    rows = split_rows(manifest_path, split, limit)
+    by_group, by_kind = wer_by_group(rows, refs, greedy), wer_by_group(rows, refs, greedy, key=sentence_kind)
     if out_dir is not None:
         lines = [f"# {task.name} on {split}", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in metrics.items()]
         lines += ["", "## Greedy WER per voice group", "", "| voice group | utterances | WER |", "|---|---|---|"]
         lines += [f"| {g} | {v['utterances']} | {v['wer']:.2%} |" for g, v in by_group.items()]
+        lines += ["", "## Greedy WER per sentence kind", "", "| kind | utterances | WER |", "|---|---|---|"]
+        lines += [f"| {g} | {v['utterances']} | {v['wer']:.2%} |" for g, v in by_kind.items()]
         lines += ["", "## First utterances (reference / greedy / beam)", ""]
         for i in range(min(15, len(refs))):
             lines.append(f"- `{refs[i]}` / `{greedy[i]}`" + (f" / `{beam[i]}`" if beam else ""))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         Path(out_dir, f"report_{split}.md").write_text("\n".join(lines) + "\n")
-    metrics["wer_greedy_by_group"] = by_group
+    metrics["wer_greedy_by_group"], metrics["wer_greedy_by_kind"] = by_group, by_kind
     return metrics
 
 
@@ -404,6 +422,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         "beam_width": BEAM_WIDTH,
         "validation_wer_greedy": round(val["wer_greedy"], 4),
         "test_wer_greedy_by_group": test["wer_greedy_by_group"],
+        "test_wer_greedy_by_kind": test["wer_greedy_by_kind"],
         "test_utterances": test["num_utterances"],
         "train_minutes": round(train_seconds / 60.0, 2),
         "epochs_run": round(len(schedule.history) * steps_per_epoch * exp.batch_size / num_train, 2),

@@ -193,3 +193,15 @@ def test_shipped_word_pieces_cover_the_grammar_and_every_character():
     assert len(whole) >= len(grammar_words) - 10
     for word in grammar_words:
         assert tok.decode(tok.encode(word)) == word
+
+
+def test_free_text_is_told_from_commands():
+    grammar = SentenceGrammar()
+    assert grammar.is_free_text("near first once low learn night")
+    assert not grammar.is_free_text("open the window")  # a command made of common words only
+    assert not grammar.is_free_text("set a timer for twenty five minutes")  # "twenty", "minutes" are not common
+    assert not grammar.is_free_text("")
+    rng = np.random.default_rng(3)
+    free_only, commands_only = SentenceGrammar(free_text_share=1.0), SentenceGrammar(free_text_share=0.0)
+    assert all(grammar.is_free_text(free_only.sample(rng)) for _ in range(200))
+    assert not any(grammar.is_free_text(commands_only.sample(rng)) for _ in range(2000))

@@ -182,3 +182,13 @@ def test_init_encoder_loads_the_encoder_of_another_vocabulary(tmp_path):
         load_encoder_weights(words, tmp_path / "ds2.weights.h5")
     with pytest.raises(CheckpointError, match="missing"):
         load_encoder_weights(words, tmp_path / "nope.weights.h5")
+
+
+def test_wer_by_sentence_kind_separates_free_text_from_commands():
+    from training.asr_train import sentence_kind, wer_by_group
+
+    rows = [{"text": "Open the window."}, {"text": "near first once low"}, {"text": "call mom at seven"}]
+    assert [sentence_kind(r) for r in rows] == ["commands", "free text", "commands"]
+    kinds = wer_by_group(rows, ["open the window", "near first once low", "call mom at seven"],
+                         ["open the window", "near fast once", "call mom at seven"], key=sentence_kind)
+    assert kinds == {"commands": {"utterances": 2, "wer": 0.0}, "free text": {"utterances": 1, "wer": 0.5}}
