@@ -233,3 +233,18 @@ def test_espeak_timings_from_events():
     assert words == [("call", 0.1, 0.7), ("on the", 0.7, 1.1), ("mom", 1.3, 1.9)]
     assert phonemes[:3] == [("k", 0.1, 0.3), ("ɔː", 0.3, 0.5), ("l", 0.5, 0.7)]
     assert phonemes[-1] == ("m", 1.7, 1.9)
+
+
+def test_free_text_scale_adds_train_free_text_and_keeps_every_other_sentence():
+    from zoo.text import SentenceGrammar
+
+    splits = {"espeak-ng:en+m1": "train", "espeak-ng:en-029+f2": "test", "flite:slt": "validation"}
+    plain = [s for t in sss._tasks(3, sss.SCALES["tiny"], splits) for s in t["specs"]]
+    free = [s for t in sss._tasks(3, sss.SCALES["tiny_free"], splits) for s in t["specs"]]
+    key = lambda s: (s["voice"], s["take"])  # noqa: E731
+    assert sorted(plain, key=key) == sorted([s for s in free if key(s) in {key(p) for p in plain}], key=key)
+    added = [s for s in free if key(s) not in {key(p) for p in plain}]
+    assert sorted(key(s) for s in added) == [("espeak-ng:en+m1", 1), ("espeak-ng:en+m1", 2)]
+    grammar = SentenceGrammar()
+    assert all(s["split"] == "train" and grammar.is_free_text(s["text"]) for s in added)
+    assert added[0]["text"] != added[1]["text"]
