@@ -239,11 +239,13 @@ def test_free_text_scale_adds_train_free_text_and_keeps_every_other_sentence():
     from zoo.text import SentenceGrammar
 
     splits = {"espeak-ng:en+m1": "train", "espeak-ng:en-029+f2": "test", "flite:slt": "validation"}
-    plain = [s for t in sss._tasks(3, sss.SCALES["tiny"], splits) for s in t["specs"]]
-    free = [s for t in sss._tasks(3, sss.SCALES["tiny_free"], splits) for s in t["specs"]]
+    plain_tasks = sss._tasks(3, sss.SCALES["tiny"], splits)
+    free_tasks = sss._tasks(3, sss.SCALES["tiny_free"], splits)
+    # The regular work units are the same units (index, content): the synthesizers run through the
+    # same states, so their clips are byte-identical; the free text comes in units of its own.
+    assert all(t in free_tasks for t in plain_tasks)
+    added = [s for t in free_tasks if t not in plain_tasks for s in t["specs"]]
     key = lambda s: (s["voice"], s["take"])  # noqa: E731
-    assert sorted(plain, key=key) == sorted([s for s in free if key(s) in {key(p) for p in plain}], key=key)
-    added = [s for s in free if key(s) not in {key(p) for p in plain}]
     assert sorted(key(s) for s in added) == [("espeak-ng:en+m1", 1), ("espeak-ng:en+m1", 2)]
     grammar = SentenceGrammar()
     assert all(s["split"] == "train" and grammar.is_free_text(s["text"]) for s in added)

@@ -75,17 +75,16 @@ SCALES = {
 }
 
 
-def _specs(seed: int, voice: str, split: str, scale: Scale, engine: str, grammar, free_text=None) -> list[dict]:
-    """The sentences one voice says: the scale's takes from `grammar`, then its free-text takes from
-    `free_text` (a grammar of free text only), numbered on."""
+def _specs(seed: int, voice: str, split: str, scale: Scale, engine: str, grammar, extra: bool = False) -> list[dict]:
+    """The sentences one voice says: the scale's takes, or with `extra` its free-text takes (numbered
+    after them; `grammar` then makes free text only)."""
     regular = scale.takes[engine].get(split, 0)
-    extra = scale.free_text_takes.get(engine, {}).get(split, 0)
+    takes = range(regular, regular + scale.free_text_takes.get(engine, {}).get(split, 0)) if extra else range(regular)
     specs = []
-    for take in range(regular + extra):
-        source, kind = (grammar, "sentence") if take < regular else (free_text, "free text")
-        rng = np.random.default_rng(scs._key(seed, kind, voice, take))
+    for take in takes:
+        rng = np.random.default_rng(scs._key(seed, "free text" if extra else "sentence", voice, take))
         spec = {
-            "text": source.sample(rng), "take": take, "voice": voice, "split": split,
+            "text": grammar.sample(rng), "take": take, "voice": voice, "split": split,
             "rate": round(float(np.exp(rng.uniform(np.log(scs.RATE_RANGE[0]), np.log(scs.RATE_RANGE[1])))), 4),
             "pitch": round(float(rng.uniform(*scs.PITCH_RANGE)), 4),
             "peak_db": round(float(rng.uniform(*scs.PEAK_DB_RANGE)), 2),
@@ -99,25 +98,27 @@ def _specs(seed: int, voice: str, split: str, scale: Scale, engine: str, grammar
 
 
 def _tasks(seed: int, scale: Scale, splits: dict[str, str]) -> list[dict]:
-    """Work units with a fixed content and order (each runs in its own fresh process)."""
+    """Work units with a fixed content and order (each runs in its own fresh process). A scale's extra
+    free text comes in tasks of its own after the others, so that the regular tasks (and the
+    synthesizer state each one runs through) are those of the scale without it."""
     from zoo.text.sentence_grammar import SentenceGrammar
 
-    grammar, free_text = SentenceGrammar(), SentenceGrammar(free_text_share=1.0)
     by_engine: dict[str, list[str]] = {}
     for voice in splits:
         by_engine.setdefault(voice.split(":")[0], []).append(voice)
     tasks = []
-    for engine, voices in sorted(by_engine.items()):
-        if engine == "espeak-ng":
-            groups = [voices[i:i + scale.espeak_per_task] for i in range(0, len(voices), scale.espeak_per_task)]
-            chunks = [[s for v in g for s in _specs(seed, v, splits[v], scale, engine, grammar, free_text)]
-                      for g in groups]
-        else:
-            specs = [s for v in voices for s in _specs(seed, v, splits[v], scale, engine, grammar, free_text)]
-            chunks = [specs[i:i + scale.per_task] for i in range(0, len(specs), scale.per_task)]
-        for chunk in chunks:
-            if chunk:
-                tasks.append({"engine": engine, "index": len(tasks), "seed": seed, "specs": chunk})
+    for extra, grammar in ((False, SentenceGrammar()), (True, SentenceGrammar(free_text_share=1.0))):
+        for engine, voices in sorted(by_engine.items()):
+            if engine == "espeak-ng":
+                groups = [voices[i:i + scale.espeak_per_task] for i in range(0, len(voices), scale.espeak_per_task)]
+                chunks = [[s for v in g for s in _specs(seed, v, splits[v], scale, engine, grammar, extra)]
+                          for g in groups]
+            else:
+                specs = [s for v in voices for s in _specs(seed, v, splits[v], scale, engine, grammar, extra)]
+                chunks = [specs[i:i + scale.per_task] for i in range(0, len(specs), scale.per_task)]
+            for chunk in chunks:
+                if chunk:
+                    tasks.append({"engine": engine, "index": len(tasks), "seed": seed, "specs": chunk})
     # Long tasks first keeps both workers busy to the end.
     cost = {"piper": 8, "festival": 3, "flite": 3, "espeak-ng": 1}
     return sorted(tasks, key=lambda t: (-len(t["specs"]) * cost[t["engine"]], t["index"]))
