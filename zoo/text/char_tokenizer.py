@@ -66,28 +66,38 @@ class CharTokenizer:
 
     def decode(self, ids) -> str:
         """Ids -> text; blanks (0) are dropped. Repeats are kept: collapsing them is the CTC decoder's job."""
-        values = np.asarray(ids).reshape(-1)
-        if values.size and (not np.issubdtype(values.dtype, np.integer) or values.min() < 0
-                            or values.max() >= self.vocabulary_size):
-            bad = [v for v in values.tolist() if not float(v).is_integer() or not 0 <= v < self.vocabulary_size]
-            raise ConfigError("token ids out of range", received=bad[:10],
-                              expected=f"ints in [0, {self.vocabulary_size - 1}]",
-                              fix="decode ids produced by this tokenizer (same characters)")
-        return "".join(self.characters[i - 1] for i in values.tolist() if i != 0)
+        values = checked_ids(ids, self.vocabulary_size, "characters")
+        return "".join(self.characters[i - 1] for i in values if i != 0)
 
     def get_config(self) -> dict:
         return {"characters": self.characters, "normalize": self.normalize}
 
     @classmethod
     def from_config(cls, config: dict) -> "CharTokenizer":
-        if not isinstance(config, dict):
-            raise ConfigError("tokenizer config must be a dict", received=type(config).__name__,
-                              expected="the dict of get_config()", fix="pass tokenizer.get_config()")
-        unknown = sorted(set(config) - {"characters", "normalize"})
-        if unknown:
-            raise ConfigError("unknown CharTokenizer config keys", received=unknown,
-                              expected="characters, normalize", fix="pass the dict of get_config()")
-        return cls(**config)
+        return cls(**checked_config(cls.__name__, config, ("characters", "normalize")))
 
     def __repr__(self) -> str:
         return f"CharTokenizer(characters={self.characters!r}, normalize={self.normalize})"
+
+
+def checked_ids(ids, vocabulary_size: int, what: str) -> list[int]:
+    """Token ids (any int array) -> list of ints, each in [0, vocabulary_size), or a ConfigError."""
+    values = np.asarray(ids).reshape(-1)
+    if values.size and (not np.issubdtype(values.dtype, np.integer) or values.min() < 0
+                        or values.max() >= vocabulary_size):
+        bad = [v for v in values.tolist() if not float(v).is_integer() or not 0 <= v < vocabulary_size]
+        raise ConfigError("token ids out of range", received=bad[:10], expected=f"ints in [0, {vocabulary_size - 1}]",
+                          fix=f"decode ids produced by this tokenizer (same {what})")
+    return values.tolist()
+
+
+def checked_config(class_name: str, config, keys) -> dict:
+    """A tokenizer's get_config() dict, checked: a dict with no keys but `keys`."""
+    if not isinstance(config, dict):
+        raise ConfigError("tokenizer config must be a dict", received=type(config).__name__,
+                          expected="the dict of get_config()", fix="pass tokenizer.get_config()")
+    unknown = sorted(set(config) - set(keys))
+    if unknown:
+        raise ConfigError(f"unknown {class_name} config keys", received=unknown, expected=", ".join(keys),
+                          fix="pass the dict of get_config()")
+    return config

@@ -13,9 +13,8 @@ import string
 from collections import Counter
 from collections.abc import Iterable
 
-import numpy as np
-
 from zoo.errors import ConfigError
+from zoo.text.char_tokenizer import checked_config, checked_ids
 
 DEFAULT_CHARACTERS = "'" + string.ascii_lowercase  # the characters of normalised words
 CONTINUATION = "##"
@@ -124,28 +123,14 @@ class WordPieceTokenizer:
 
     def decode(self, ids) -> str:
         """Ids -> text; blanks (0) are dropped."""
-        values = np.asarray(ids).reshape(-1)
-        if values.size and (not np.issubdtype(values.dtype, np.integer) or values.min() < 0
-                            or values.max() >= self.vocabulary_size):
-            bad = [v for v in values.tolist() if not float(v).is_integer() or not 0 <= v < self.vocabulary_size]
-            raise ConfigError("token ids out of range", received=bad[:10],
-                              expected=f"ints in [0, {self.vocabulary_size - 1}]",
-                              fix="decode ids produced by this tokenizer (same pieces)")
-        return "".join(self._symbols[i] for i in values.tolist()).strip()
+        return "".join(self._symbols[i] for i in checked_ids(ids, self.vocabulary_size, "pieces")).strip()
 
     def get_config(self) -> dict:
         return {"pieces": list(self.pieces), "normalize": self.normalize}
 
     @classmethod
     def from_config(cls, config: dict) -> "WordPieceTokenizer":
-        if not isinstance(config, dict):
-            raise ConfigError("tokenizer config must be a dict", received=type(config).__name__,
-                              expected="the dict of get_config()", fix="pass tokenizer.get_config()")
-        unknown = sorted(set(config) - {"pieces", "normalize"})
-        if unknown:
-            raise ConfigError("unknown WordPieceTokenizer config keys", received=unknown,
-                              expected="pieces, normalize", fix="pass the dict of get_config()")
-        return cls(**config)
+        return cls(**checked_config(cls.__name__, config, ("pieces", "normalize")))
 
     def __repr__(self) -> str:
         return f"WordPieceTokenizer({len(self.pieces)} pieces, normalize={self.normalize})"
