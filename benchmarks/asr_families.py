@@ -162,7 +162,8 @@ def main(argv=None):
     section = write_section("asr-families", "\n".join([
         "## Speech recognition families (speech-sentences-synth, test split = voices never heard in training)",
         "",
-        f"Machine of the rows measured in this run: {machine()} (training on its CPU cores, shared with other jobs; a run pinned to one core "
+        f"{'Machine of the rows trained in this run' if args.train else 'Rendered from recorded runs on'}: "
+        f"{machine()} (training on its CPU cores, shared with other jobs; a run pinned to one core "
         "says so in the last column); TensorFlow "
         f"{measured[0].get('tensorflow', '?')}. Each preset trained by `zoo train PRESET` under a wall-clock budget "
         "(learning rate annealed over the budget, best epoch by validation greedy WER); WER by jiwer over the "
