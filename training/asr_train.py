@@ -8,13 +8,15 @@ training.augment.perturb_features) -> a random smooth spectral EQ (train, when s
 -> SpecAugment (train). Features are computed in tf.data (an in-model STFT halves CPU training
 speed, DESIGN.md section 5); the Task, frontend included, is what gets saved. With aux_ctc_weight >
 0 an attention or RNN-T model also trains a CTC output on its encoder (training only, not saved);
-prediction_dropout drops parts of an RNN-T's prediction network while training. The learning rate
+prediction_dropout drops parts of an RNN-T's prediction network while training; init_encoder starts the
+encoder from another recogniser's weights (e.g. a character model's, for a word-piece model). The learning rate
 follows a cosine over the time budget (so a run always anneals, whatever the machine's speed); the
 best epoch by validation greedy WER is kept, with early stopping on it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -236,15 +238,16 @@ def voice_group(row: dict) -> str:
 def sentence_kind(row: dict) -> str:
     """"free text" (random common words: no grammar to lean on) or "commands" (the grammar's templates),
     what a WER breakdown by sentence kind groups utterances by."""
-    from zoo.text import SentenceGrammar, normalize_text
+    from zoo.text import normalize_text
 
-    global _GRAMMAR
-    if _GRAMMAR is None:
-        _GRAMMAR = SentenceGrammar()
-    return "free text" if _GRAMMAR.is_free_text(normalize_text(str(row.get("text", "")))) else "commands"
+    return "free text" if _grammar().is_free_text(normalize_text(str(row.get("text", "")))) else "commands"
 
 
-_GRAMMAR = None
+@functools.cache
+def _grammar():
+    from zoo.text import SentenceGrammar
+
+    return SentenceGrammar()  # one instance: is_free_text lists the grammar's common-word commands once
 
 
 def wer_by_group(rows, refs, hyps, key=voice_group) -> dict:

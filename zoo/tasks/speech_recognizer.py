@@ -3,7 +3,7 @@
 The Keras graph maps (waveform [B, T], waveform_length [B]) to per-frame outputs
 {"logits": [B, F, V] (the CTC head; for RNN-T and attention decoders the encoder frames),
 "logit_length": [B]}. `recognize` adds the in-graph greedy decoding and the text (a gather of
-the tokenizer's symbols and a string join, core ops only), which is what the SavedModel's
+the tokenizer's symbols and a string join, stripped for word pieces; core ops only), which is what the SavedModel's
 recognize endpoint serves. Beam searches run outside the graph (`beam_search`).
 
 Frame arithmetic: the frontend frames are never centred, F0 = max(0, 1 + (L - frame_length) //
