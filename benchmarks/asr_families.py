@@ -104,8 +104,10 @@ def previous_rows(doc=None) -> dict:
     section = text.split("<!-- asr-families:begin -->")[-1].split("<!-- asr-families:end -->")[0] if text else ""
     rows, groups, header = {}, {}, None
     for line in section.splitlines():
-        if not line.startswith("|") or line.startswith("|---"):
-            header = None if not line.startswith("|") else header
+        if not line.startswith("|"):
+            header = None  # a table ended
+            continue
+        if line.startswith("|---"):
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if header is None:
@@ -162,14 +164,15 @@ def main(argv=None):
     section = write_section("asr-families", "\n".join([
         "## Speech recognition families (speech-sentences-synth, test split = voices never heard in training)",
         "",
-        f"{'Machine of the rows trained in this run' if args.train else 'Rendered from recorded runs on'}: "
-        f"{machine()} (training on its CPU cores, shared with other jobs; a run pinned to one core "
-        "says so in the last column); TensorFlow "
+        (f"Machine: {machine()} (training on its CPU cores, shared with other jobs; a run pinned to one core "
+         "says so in the last column); TensorFlow " if args.train else
+         "Rendered from each preset's recorded run (the last column gives the cores its last run trained on; the "
+         "machines are named below the table); TensorFlow ") +
         f"{measured[0].get('tensorflow', '?')}. Each preset trained by `zoo train PRESET` under a wall-clock budget "
         "(learning rate annealed over the budget, best epoch by validation greedy WER); WER by jiwer over the "
         "character transcripts of the held-out-voice test split. Greedy decoding runs inside the exported graph; "
-        "the beam search (CTC prefix beam search, RNN-T or attention beam search) outside it. A word-piece model writes "
-        "whole words of its training transcripts as single tokens (characters for any other word). "
+        "the beam search (CTC prefix beam search, RNN-T or attention beam search) outside it. A word-piece model "
+        "writes whole words of its training transcripts as single tokens (characters for any other word). "
         "Reproduce: `python benchmarks/asr_families.py --train`.",
         "",
         table(rows),

@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=os.environ.get("ZOO_DATA", "data"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", default="full", choices=["tiny", "small", "full", "tiny_free", "full_free"],
-                   help="*_free: speech-sentences-synth with ~4x the free text in its train split")
+                   help="*_free: speech-sentences-synth with 4.1x the free text in its train split")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_data_make)
 

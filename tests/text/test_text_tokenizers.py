@@ -205,3 +205,10 @@ def test_free_text_is_told_from_commands():
     free_only, commands_only = SentenceGrammar(free_text_share=1.0), SentenceGrammar(free_text_share=0.0)
     assert all(grammar.is_free_text(free_only.sample(rng)) for _ in range(200))
     assert not any(grammar.is_free_text(commands_only.sample(rng)) for _ in range(2000))
+    from zoo.text.sentence_grammar import COMMAND_SEEDS, COMMON_WORDS
+
+    common = set(COMMON_WORDS)  # twice the seeds find no command of common words that the list lacks
+    made = (template(np.random.default_rng(k)) for k in range(COMMAND_SEEDS, 2 * COMMAND_SEEDS)
+            for _, template in grammar._templates)
+    more = {text for text in made if all(w in common for w in text.split())}
+    assert more <= grammar._common_commands and len(grammar._common_commands) == 18

@@ -44,6 +44,7 @@ world would write year yellow yes yesterday you young your
 """.split())
 
 _COMMON_SET = frozenset(COMMON_WORDS)
+COMMAND_SEEDS = 2000  # seeds per template that list the commands made of common words only (18; as many at 20,000)
 
 ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
@@ -153,12 +154,12 @@ class SentenceGrammar:
     def is_free_text(self, sentence: str) -> bool:
         """Whether `sentence` (normalised) is free text rather than a command: every word a common word,
         and not one of the few commands made of common words only ("open the window"), which are
-        listed by running every template on 2,000 seeds (the list stops growing long before)."""
+        listed by running every template on COMMAND_SEEDS seeds (the list stops growing long before)."""
         words = sentence.split()
         if not words or not all(w in _COMMON_SET for w in words):
             return False
         if self._common_commands is None:
-            made = (template(np.random.default_rng(k)) for k in range(2000) for _, template in self._templates)
+            made = (template(np.random.default_rng(k)) for k in range(COMMAND_SEEDS) for _, template in self._templates)
             self._common_commands = {text for text in made if all(w in _COMMON_SET for w in text.split())}
         return " ".join(words) not in self._common_commands
 
