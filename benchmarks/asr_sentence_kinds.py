@@ -37,7 +37,7 @@ def measure(name: str, weights: str | None, manifest: Path) -> dict:
     from zoo.presets import load_preset
 
     task = load_preset(name, weights_path=weights)
-    refs, greedy, _ = decode_split(task, manifest, "test")
+    refs, greedy, _, _ = decode_split(task, manifest, "test")
     rows = split_rows(manifest, "test")
     words = {k: 0 for k in KINDS}
     for row, ref in zip(rows, refs):

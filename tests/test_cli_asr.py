@@ -1,5 +1,6 @@
 """`zoo predict PRESET FILE... --json` for a sequence preset: one {"file", "text"} object per file, the
-text of in-process greedy decoding; `zoo list` and `zoo info` know the ASR presets."""
+text of in-process greedy decoding; `zoo eval --lexicon train` scores a beam kept to the training words;
+`zoo list` and `zoo info` know the ASR presets."""
 
 import json
 import os
@@ -12,8 +13,8 @@ import soundfile as sf
 PRESET = "asr_cldnn_ctc_small_synth"
 
 
-def zoo(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+def zoo(*args, **env_vars):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **env_vars)
     return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -49,3 +50,28 @@ def test_list_and_info_know_asr_presets():
             "asr_las_small_synth", "asr_rnnt_small_synth"} <= names
     card = json.loads(zoo("info", PRESET, "--json").stdout)
     assert card["task_class"] == "SpeechRecognizer" and card["data"]["corpus"] == "speech-sentences-synth"
+
+
+def test_eval_with_the_training_words_as_lexicon(tmp_path):
+    """The published RNN-T on the tiny corpus: the beam kept to the words of the tiny train split (a few
+    dozen) writes only those words, next to the plain beam, in the summary line and the report."""
+    from training.asr_train import split_rows
+
+    data = tmp_path / "data"
+    made = zoo("data", "make", "speech-sentences-synth", "--scale", "tiny", "--root", str(data), "--quiet")
+    assert made.returncode == 0, made.stderr
+    manifest = data / "speech-sentences-synth" / "manifest.jsonl"
+    words = {w for row in split_rows(manifest, "train") for w in row["text"].lower().split()}
+    out = zoo("eval", "asr_rnnt_small_synth", "--data-root", str(data), "--scale", "tiny", "--lexicon", "train",
+              "--output-dir", str(tmp_path / "runs"), ZOO_HOME=str(tmp_path / "home"))
+    assert out.returncode == 0, out.stderr
+    assert f"beam + lexicon ({len(words)} words)" in out.stdout, out.stdout
+    report = (tmp_path / "runs" / "asr_rnnt_small_synth" / "report_test.md").read_text()
+    assert "| wer_beam_lexicon |" in report and "| lexicon_words | " in report
+    examples = [line for line in report.splitlines() if line.startswith("- `")]
+    assert len(examples) == len(split_rows(manifest, "test"))
+    for line in examples:
+        kept = line.split(" / ")[-1].strip("`")
+        assert set(kept.split()) <= words, line
+    refused = zoo("eval", "kws_dnn_small_synth", "--data-root", str(data), "--lexicon", "train")
+    assert refused.returncode == 2 and "--lexicon needs a speech-to-text preset" in refused.stderr

@@ -201,12 +201,16 @@ def _decoder_override(preset, prediction_dropout):
     return {"decoder": {**decoder, "config": {**decoder["config"], "prediction_dropout": prediction_dropout}}}
 
 
-def decode_split(task, manifest_path, split, *, beam_width=None, batch_size=32, limit=None):
-    """(references, greedy hypotheses, beam hypotheses or None) over a split, in manifest order."""
+def decode_split(task, manifest_path, split, *, beam_width=None, lexicon=None, batch_size=32, limit=None):
+    """(references, greedy hypotheses, beam hypotheses or None, beam hypotheses with `lexicon` (words)
+    or None) over a split, in manifest order."""
     import tensorflow as tf
 
     rows = split_rows(manifest_path, split, limit)
-    greedy, beam = [""] * len(rows), ([""] * len(rows) if beam_width else None)
+    greedy = [""] * len(rows)
+    beam = [""] * len(rows) if beam_width else None
+    beam_lexicon = [""] * len(rows) if beam_width and lexicon is not None else None
+    lexicon = task.lexicon(lexicon) if beam_lexicon is not None else None
 
     bins = int(task.frontend.num_mel_bins)
 
@@ -224,8 +228,21 @@ def decode_split(task, manifest_path, split, *, beam_width=None, batch_size=32, 
         if beam_width:
             for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width)):
                 beam[i] = t
+        if beam_lexicon is not None:
+            for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width,
+                                                    lexicon=lexicon)):
+                beam_lexicon[i] = t
     refs = [task.tokenizer.decode(task.tokenizer.encode(r["text"])) for r in rows]
-    return refs, greedy, beam
+    return refs, greedy, beam, beam_lexicon
+
+
+def train_words(task, manifest_path) -> list[str]:
+    """The words of the train split's transcripts as the model writes them: a lexicon that knows only
+    what training heard (no held-out transcript leaks into it)."""
+    words = set()
+    for row in split_rows(manifest_path, "train"):
+        words.update(task.tokenizer.decode(task.tokenizer.encode(row["text"])).split())
+    return sorted(words)
 
 
 def voice_group(row: dict) -> str:
@@ -264,17 +281,22 @@ def wer_by_group(rows, refs, hyps, key=voice_group) -> dict:
     return {g: {"utterances": len(r), "wer": round(wer(r, h), 4)} for g, (r, h) in ordered}
 
 
-def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, out_dir=None, limit=None) -> dict:
-    """WER/CER with in-graph greedy decoding and with the beam search, greedy WER per voice group;
-    writes report_<split>.md."""
+def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, lexicon=None, out_dir=None,
+                 limit=None) -> dict:
+    """WER/CER with in-graph greedy decoding and with the beam search (and, given `lexicon` words, with
+    the beam search kept to them: *_beam_lexicon), greedy WER per voice group; writes report_<split>.md."""
     from zoo.metrics.asr import cer, wer
 
     start = time.perf_counter()
-    refs, greedy, beam = decode_split(task, manifest_path, split, beam_width=beam_width, limit=limit)
+    refs, greedy, beam, beam_lexicon = decode_split(task, manifest_path, split, beam_width=beam_width,
+                                                    lexicon=lexicon, limit=limit)
     metrics = {"split": split, "num_utterances": len(refs), "wer_greedy": wer(refs, greedy),
                "cer_greedy": cer(refs, greedy)}
     if beam is not None:
         metrics.update(wer_beam=wer(refs, beam), cer_beam=cer(refs, beam), beam_width=int(beam_width))
+    if beam_lexicon is not None:
+        metrics.update(wer_beam_lexicon=wer(refs, beam_lexicon), cer_beam_lexicon=cer(refs, beam_lexicon),
+                       lexicon_words=len(set(lexicon)))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     rows = split_rows(manifest_path, split, limit)
     by_group, by_kind = wer_by_group(rows, refs, greedy), wer_by_group(rows, refs, greedy, key=sentence_kind)
@@ -285,9 +307,11 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, ou
         lines += [f"| {g} | {v['utterances']} | {v['wer']:.2%} |" for g, v in by_group.items()]
         lines += ["", "## Greedy WER per sentence kind", "", "| kind | utterances | WER |", "|---|---|---|"]
         lines += [f"| {g} | {v['utterances']} | {v['wer']:.2%} |" for g, v in by_kind.items()]
-        lines += ["", "## First utterances (reference / greedy / beam)", ""]
+        columns = [("greedy", greedy), ("beam", beam), ("beam + lexicon", beam_lexicon)]
+        columns = [(name, hyps) for name, hyps in columns if hyps is not None]
+        lines += ["", f"## First utterances (reference / {' / '.join(name for name, _ in columns)})", ""]
         for i in range(min(15, len(refs))):
-            lines.append(f"- `{refs[i]}` / `{greedy[i]}`" + (f" / `{beam[i]}`" if beam else ""))
+            lines.append(" / ".join([f"- `{refs[i]}`"] + [f"`{hyps[i]}`" for _, hyps in columns]))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         Path(out_dir, f"report_{split}.md").write_text("\n".join(lines) + "\n")
     metrics["wer_greedy_by_group"], metrics["wer_greedy_by_kind"] = by_group, by_kind
@@ -390,7 +414,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
             optimizer.learning_rate.assign(lr)
 
         def on_epoch_end(self, epoch, logs=None):
-            refs, hyps, _ = decode_split(task, manifest, "validation", limit=val_limit)
+            refs, hyps, _, _ = decode_split(task, manifest, "validation", limit=val_limit)
             val_wer = wer(refs, hyps)
             elapsed = time.perf_counter() - self.start
             self.history.append({"epoch": epoch + 1, "loss": float(logs["loss"]), "val_wer": val_wer,

@@ -11,6 +11,9 @@ import sys
 
 from zoo.errors import ZooError
 
+# Corpus scales (*_free: speech-sentences-synth only, with more free text in its train split).
+SCALES = ("tiny", "small", "full", "tiny_free", "full_free")
+
 
 def _quiet_tf():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -123,16 +126,26 @@ def cmd_eval(args):
     from training.evaluate import evaluate_task
 
     task = zoo.load(args.preset, weights_path=args.weights)
+    if args.lexicon is not None and task.signature().kind != "sequence":
+        print(f"error: --lexicon needs a speech-to-text preset; {args.preset} is a {type(task).__name__}, "
+              "which writes no text", file=sys.stderr)
+        return 2
     manifest = make_corpus(task.preset.data["corpus"], args.data_root, scale=args.scale)
     out_dir = Path(args.output_dir) / args.preset
     if task.signature().kind == "sequence":
-        from training.asr_train import evaluate_asr
+        from training.asr_train import evaluate_asr, train_words
+        from zoo.decoding.lexicon import read_lexicon_words
 
+        lexicon = None
+        if args.lexicon is not None:
+            lexicon = train_words(task, manifest) if args.lexicon == "train" else read_lexicon_words(args.lexicon)
         out_dir.mkdir(parents=True, exist_ok=True)
-        metrics = evaluate_asr(task, manifest, args.split, out_dir=out_dir)
+        metrics = evaluate_asr(task, manifest, args.split, lexicon=lexicon, out_dir=out_dir)
+        with_lexicon = (f", {metrics['wer_beam_lexicon']:.2%} beam + lexicon ({metrics['lexicon_words']} words)"
+                        if lexicon is not None else "")
         print(f"{args.preset} on {args.split}: WER {metrics['wer_greedy']:.2%} greedy, "
-              f"{metrics['wer_beam']:.2%} beam (width {metrics['beam_width']}) over {metrics['num_utterances']} "
-              "utterances")
+              f"{metrics['wer_beam']:.2%} beam (width {metrics['beam_width']}){with_lexicon} over "
+              f"{metrics['num_utterances']} utterances")
         print(f"report: {out_dir / f'report_{args.split}.md'}")
         return 0
     metrics = evaluate_task(task, manifest, args.split, out_dir=out_dir)
@@ -280,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--root", default=os.environ.get("ZOO_DATA", "data"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", default="full", choices=["tiny", "small", "full", "tiny_free", "full_free"],
+    p.add_argument("--scale", default="full", choices=SCALES,
                    help="*_free: speech-sentences-synth with 4.1x the free text in its train split")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_data_make)
@@ -299,8 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=["train", "validation", "test"])
     p.add_argument("--weights", help="weights file instead of the hub's (e.g. runs/PRESET/model.weights.h5)")
     p.add_argument("--data-root", default=os.environ.get("ZOO_DATA", "data"))
-    p.add_argument("--scale", default="full", choices=["tiny", "small", "full"])
+    p.add_argument("--scale", default="full", choices=SCALES, help="the corpus scale (its test split is the same "
+                   "at full and full_free; --lexicon train reads the train split of this scale)")
     p.add_argument("--output-dir", default="runs")
+    p.add_argument("--lexicon", metavar="FILE|train",
+                   help="speech recognisers: also score the beam search kept to a word list (one word per line; "
+                        "'train': the words of the training transcripts)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("predict", help="classify, transcribe or separate audio files; synthesize --text")

@@ -122,3 +122,18 @@ def test_argument_errors():
         search(step, beam_width=0)
     with pytest.raises(ConfigError, match="length_penalty"):
         search(step, length_penalty=-1.0)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_wide_beam_with_a_lexicon_is_exact_over_listed_words(seed):
+    from zoo.decoding.lexicon import Lexicon
+
+    symbols, words = ["a", "", "b", " "], {"ab", "b"}  # BOS 0 is also a token here; EOS 1 writes nothing
+    step, probs = history_lm(seed)
+    lexicon = Lexicon(words, symbols)
+    outputs = {seq: sequence_log_prob(probs, seq, terminated) for seq, terminated in all_sequences(4)}
+    listed = {seq: lp for seq, lp in outputs.items()
+              if all(w in words for w in "".join(symbols[k] for k in seq).split())}
+    got = search(step, beam_width=500, max_length=4, lexicon=lexicon)[0]
+    assert got.token_ids == max(listed, key=listed.get) and got.log_prob == pytest.approx(max(listed.values()))
+    assert len(listed) < len(outputs)  # the lexicon removed outputs: the check has teeth

@@ -117,3 +117,35 @@ def test_bad_arguments_are_clear_errors():
         ctc_prefix_beam_search(np.zeros((2, 3, 4)))
     with pytest.raises(ConfigError, match="symbol list"):
         ctc_prefix_beam_search(np.log(np.eye(3)[[2]] + 0.01), decode=["_", "a"])
+
+
+def spells_listed_words(ids, symbols, words):
+    return all(w in words for w in "".join(symbols[i] for i in ids).split())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lexicon_keeps_exactly_the_labellings_of_listed_words(seed):
+    from zoo.decoding.lexicon import Lexicon
+
+    symbols, words = ["", "a", "b", " "], {"ab", "b"}
+    log_probs = log_softmax(np.random.default_rng(seed).normal(0, 1.5, (6, 4)))
+    exact = labelling_log_probs(log_probs)
+    listed = {y: lp for y, lp in exact.items() if spells_listed_words(y, symbols, words)}
+    lexicon = Lexicon(words, symbols)
+    hyps = ctc_prefix_beam_search(log_probs, beam_width=5000, lexicon=lexicon)
+    complete = [h for h in hyps if lexicon.complete(h.token_ids)]
+    assert {h.token_ids for h in complete} == set(listed)  # no labelling of listed words lost, none other kept
+    for h in complete:
+        assert h.log_prob == pytest.approx(listed[h.token_ids], abs=1e-9)
+    assert hyps[0].token_ids == max(listed, key=listed.get)
+    assert len(listed) < len(exact)  # the lexicon removed labellings: the check has teeth
+
+
+def test_lexicon_corrects_a_misspelling():
+    # Frames: a 0.4 / b 0.6, then blank, then b: the best labelling is "bb", not a word; "ab" is.
+    probs = np.array([[0.0, 0.4, 0.6], [0.98, 0.01, 0.01], [0.0, 0.1, 0.9]]) + 1e-6
+    from zoo.decoding.lexicon import Lexicon
+
+    assert ctc_prefix_beam_search(np.log(probs), 4, decode=["", "a", "b"])[0].text == "bb"
+    best = ctc_prefix_beam_search(np.log(probs), 4, decode=["", "a", "b"], lexicon=Lexicon(["ab"], ["", "a", "b"]))
+    assert best[0].text == "ab"

@@ -204,3 +204,23 @@ def test_beam_search_argument_errors():
         rnnt_beam_search(np.zeros((1, 3, 4)), *model.callables())
     with pytest.raises(ConfigError, match="beam_width"):
         rnnt_beam_search(np.zeros((3, 4)), *model.callables(), beam_width=0)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_beam_search_with_a_lexicon_is_exact_over_listed_words(seed):
+    from zoo.decoding.lexicon import Lexicon
+
+    symbols, words = ["", "a", "b", " "], {"ab", "b"}
+    model = TinyTransducer(seed, vocab=4)
+    enc = np.random.default_rng(seed).normal(0, 1.5, (3, 4)).astype(np.float32)
+    exact = Reference(model, enc).exact(2)
+    listed = {y: lp for y, lp in exact.items()
+              if all(w in words for w in "".join(symbols[k] for k in y).split())}
+    lexicon = Lexicon(words, symbols)
+    hyps = rnnt_beam_search(enc, *model.callables(), beam_width=1000, max_symbols_per_frame=2, lexicon=lexicon)
+    complete = [h for h in hyps if lexicon.complete(h.token_ids)]
+    assert {h.token_ids for h in complete} == set(listed)
+    for h in complete:
+        assert h.log_prob == pytest.approx(listed[h.token_ids], abs=1e-5)
+    assert hyps[0].token_ids == max(listed, key=listed.get)
+    assert len(listed) < len(exact)

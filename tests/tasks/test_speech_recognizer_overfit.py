@@ -52,3 +52,8 @@ def test_tiny_overfit(family):
         token_ids, token_length = task.decode_greedy(encoded, length)
         text = [t.decode() for t in task.ids_to_text(token_ids, token_length).numpy()]
     assert text == texts, (family, loss, text)
+    # Kept to a word list without "stop", the beam writes listed words only; with every word it agrees.
+    words = ["go", "top", "yes", "no"]
+    kept = task.beam_search(encoded.numpy(), length.numpy(), beam_width=4, lexicon=words)
+    assert kept[0] == "go" and kept[2] == "yes no" and set(kept[1].split()) <= set(words), (family, kept)
+    assert task.beam_search(encoded.numpy(), length.numpy(), beam_width=4, lexicon=words + ["stop"]) == texts

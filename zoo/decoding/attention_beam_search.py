@@ -15,7 +15,7 @@ from zoo.errors import ConfigError
 
 def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: int,
                           beam_width: int = 4, max_length: int = 100, length_penalty: float = 0.0,
-                          decode=None, normalize: bool = True) -> list[Hypothesis]:
+                          decode=None, normalize: bool = True, lexicon=None) -> list[Hypothesis]:
     """Left-to-right beam search of one utterance.
 
     Args:
@@ -33,6 +33,8 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
         decode: tokenizer decode(ids) -> str or a symbol list, to fill Hypothesis.text.
         normalize: False when step returns scores that must be summed as they are (joint CTC-attention
             scores are not a distribution over the next token).
+        lexicon: optional zoo.decoding.lexicon.Lexicon: tokens that would spell a word outside it are
+            not kept, and eos only ends a hypothesis whose last word is complete.
     Returns:
         Up to beam_width Hypothesis, best first, token_ids without bos and eos.
 
@@ -69,11 +71,16 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
         order = np.argsort(-total, axis=None)
         rows, cols = np.unravel_index(order, total.shape)
         keep_rows, keep_cols = [], []
-        for rank, (r, c) in enumerate(zip(rows, cols)):
+        rank = 0  # among the candidates the lexicon allows (all of them without one)
+        for r, c in zip(rows, cols):
             if len(keep_rows) == beam_width or not np.isfinite(total[r, c]):
                 break
+            if lexicon is not None and not (lexicon.complete(live_ids[r]) if c == eos_id
+                                            else lexicon.allows(live_ids[r], int(c))):
+                continue
+            rank += 1
             if c == eos_id:
-                if rank < beam_width:  # an eos outside the top beam_width is pruned
+                if rank <= beam_width:  # an eos outside the top beam_width is pruned
                     finished.append(finish(live_ids[r], total[r, c], length))
             else:
                 keep_rows.append(r)
@@ -93,4 +100,5 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
                 break
             if length_penalty > 0 and len(finished) >= beam_width:
                 break
-    return sorted(finished, key=lambda h: -h.score)[:beam_width]
+    finished = sorted(finished, key=lambda h: -h.score)
+    return (lexicon.complete_first(finished) if lexicon is not None else finished)[:beam_width]

@@ -33,7 +33,7 @@ def _positive_int(name, value):
 def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = None,
                            token_top_k: int | None = None,
                            lm: Callable[[tuple, int], float] | None = None, lm_weight: float = 1.0,
-                           insertion_bonus: float = 0.0, decode=None) -> list[Hypothesis]:
+                           insertion_bonus: float = 0.0, decode=None, lexicon=None) -> list[Hypothesis]:
     """Beam search over label prefixes of one utterance.
 
     Args:
@@ -47,6 +47,8 @@ def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = 
             when token closes it (e.g. the word delimiter id).
         lm_weight: weight of the lm score. insertion_bonus: added per label (balances the LM).
         decode: tokenizer decode(ids) -> str or a symbol list, to fill Hypothesis.text.
+        lexicon: optional zoo.decoding.lexicon.Lexicon: prefixes that spell a word outside it are
+            not extended, and hypotheses whose last word is complete come first.
     Returns:
         Up to beam_width Hypothesis, best first. log_prob is the acoustic log-probability of the
         labelling (summed over the kept paths); score = log_prob + lm_weight * sum(lm) +
@@ -86,12 +88,13 @@ def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = 
             add(prefix, 0, total + row[BLANK_ID])
             for c in labels:
                 c = int(c)
-                extension_bonus(prefix, c)
-                if prefix and c == prefix[-1]:
+                repeat = bool(prefix) and c == prefix[-1]
+                if repeat:
                     add(prefix, 1, p_nb + row[c])  # repeat without a blank: same labelling
-                    add(prefix + (c,), 1, p_b + row[c])
-                else:
-                    add(prefix + (c,), 1, total + row[c])
+                if lexicon is not None and not lexicon.allows(prefix, c):
+                    continue
+                extension_bonus(prefix, c)
+                add(prefix + (c,), 1, (p_b if repeat else total) + row[c])
         # Prefixes that need more frames than seen (repeats) have probability 0: never kept.
         ranked = sorted(((prefix, p) for prefix, p in nxt.items() if np.logaddexp(*p) > _NEG),
                         key=lambda kv: -(np.logaddexp(*kv[1]) + bonus[kv[0]]))
@@ -102,7 +105,8 @@ def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = 
         log_prob = float(np.logaddexp(p_b, p_nb))
         out.append(Hypothesis(prefix, log_prob, log_prob + bonus[prefix],
                               to_text(list(prefix)) if to_text else None))
-    return sorted(out, key=lambda h: -h.score)
+    out = sorted(out, key=lambda h: -h.score)
+    return lexicon.complete_first(out) if lexicon is not None else out
 
 
 def ctc_prefix_beam_search_batch(logits, logit_length=None, beam_width: int = 8,

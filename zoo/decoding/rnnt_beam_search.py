@@ -34,7 +34,7 @@ def _map(fn, *structures):
 
 def rnnt_beam_search(encoder_out, predictor_step, joint, initial_state, beam_width: int = 4, *,
                      length: int | None = None, max_symbols_per_frame: int = 4,
-                     decode=None) -> list[Hypothesis]:
+                     decode=None, lexicon=None) -> list[Hypothesis]:
     """Beam search over label sequences of one utterance (blank id 0).
 
     Args:
@@ -46,6 +46,8 @@ def rnnt_beam_search(encoder_out, predictor_step, joint, initial_state, beam_wid
         length: valid frames (default T).
         max_symbols_per_frame: labels a frame may emit.
         decode: tokenizer decode(ids) -> str or a symbol list, to fill Hypothesis.text.
+        lexicon: optional zoo.decoding.lexicon.Lexicon: labels that would spell a word outside it are
+            not expanded, and hypotheses whose last word is complete come first.
     Returns:
         Up to beam_width Hypothesis, best first; log_prob (= score) is the log-probability summed
         over the alignments the search kept.
@@ -92,12 +94,16 @@ def rnnt_beam_search(encoder_out, predictor_step, joint, initial_state, beam_wid
             if s == max_symbols_per_frame:
                 break
             ext = scores[:, None] + log_probs[:, 1:]  # [N, V-1]
-            best = np.argsort(-ext, axis=None)[:beam_width]
-            level = {keys[i] + (int(k) + 1,): float(ext[i, k])
-                     for i, k in zip(*np.unravel_index(best, ext.shape)) if ext[i, k] > -np.inf}
+            level = {}
+            for i, k in zip(*np.unravel_index(np.argsort(-ext, axis=None), ext.shape)):
+                if len(level) == beam_width or ext[i, k] == -np.inf:
+                    break
+                if lexicon is None or lexicon.allows(keys[i], int(k) + 1):
+                    level[keys[i] + (int(k) + 1,)] = float(ext[i, k])
             if not level:
                 break
         ranked = sorted(closed.items(), key=lambda kv: -kv[1])[:beam_width]
         kept = dict(ranked)
-    return [Hypothesis(y, float(lp), float(lp), to_text(list(y)) if to_text else None)
-            for y, lp in sorted(kept.items(), key=lambda kv: -kv[1])]
+    out = [Hypothesis(y, float(lp), float(lp), to_text(list(y)) if to_text else None)
+           for y, lp in sorted(kept.items(), key=lambda kv: -kv[1])]
+    return lexicon.complete_first(out) if lexicon is not None else out

@@ -203,16 +203,26 @@ class SpeechRecognizer(Task):
                 "text": self.ids_to_text(token_ids, token_length)}
 
     # ------------------------------------------------------------------ outside the graph
-    def beam_search(self, encoded, length, beam_width=8):
-        """Best hypothesis text per utterance with the decoder's beam search (numpy, outside the graph)."""
+    def lexicon(self, words):
+        """A zoo.decoding.lexicon.Lexicon of `words` over this model's vocabulary, for beam_search."""
+        from zoo.decoding.lexicon import Lexicon
+
+        return Lexicon(words, self._symbols)
+
+    def beam_search(self, encoded, length, beam_width=8, lexicon=None):
+        """Best hypothesis text per utterance with the decoder's beam search (numpy, outside the graph);
+        `lexicon` (a Lexicon from self.lexicon(words), or the words) keeps every word in that list."""
         encoded, length = np.asarray(encoded), np.asarray(length)
+        if lexicon is not None and not hasattr(lexicon, "allows"):
+            lexicon = self.lexicon(lexicon)
         if self.decoder is None:
             from zoo.decoding.ctc_prefix_beam_search import ctc_prefix_beam_search
 
-            return [ctc_prefix_beam_search(encoded[b], beam_width, length=int(length[b]),
-                                           decode=self._text_of_ids)[0].text for b in range(len(encoded))]
+            return [ctc_prefix_beam_search(encoded[b], beam_width, length=int(length[b]), decode=self._text_of_ids,
+                                           lexicon=lexicon)[0].text for b in range(len(encoded))]
         return [self.decoder.beam_search(encoded[b, :int(length[b])], beam_width=beam_width,
-                                         max_output_length=self.max_output_length, symbols=self._text_of_ids)
+                                         max_output_length=self.max_output_length, symbols=self._text_of_ids,
+                                         lexicon=lexicon)
                 for b in range(len(encoded))]
 
     def _check_waveform(self, waveform):

@@ -175,13 +175,14 @@ class LASSpeller(keras.layers.Layer):
         logits, new = self.step(tokens, [h, c, context, alignment], memory, keys, tf.ones(tf.shape(alignment), tf.bool))
         return tf.nn.log_softmax(logits), new
 
-    def beam_search(self, encoded, beam_width=4, max_output_length=200, symbols=None):
+    def beam_search(self, encoded, beam_width=4, max_output_length=200, symbols=None, lexicon=None):
         """Best transcript of one utterance's memory [T, D] (joint CTC-attention scores with a CTC head)."""
         best = self.beam_search_hypotheses(encoded, beam_width=beam_width, max_output_length=max_output_length,
-                                           symbols=symbols)
+                                           symbols=symbols, lexicon=lexicon)
         return best[0].text if best else ""
 
-    def beam_search_hypotheses(self, encoded, beam_width=4, max_output_length=200, symbols=None, ctc_weight=None):
+    def beam_search_hypotheses(self, encoded, beam_width=4, max_output_length=200, symbols=None, ctc_weight=None,
+                               lexicon=None):
         """Up to beam_width Hypothesis of one utterance's memory [T, D], best first.
 
         ctc_weight: lambda of the one-pass joint score (1 - lambda) log p_att + lambda log p_ctc, the
@@ -208,7 +209,7 @@ class LASSpeller(keras.layers.Layer):
             step, state = self._joint_ctc_step(step, state, self.ctc_head(encoded)[0].numpy(), weight)
         return attention_beam_search(step, state, SOS_EOS_ID, SOS_EOS_ID, beam_width=beam_width,
                                      max_length=int(max_output_length), length_penalty=self.length_penalty,
-                                     decode=symbols, normalize=False)
+                                     decode=symbols, normalize=False, lexicon=lexicon)
 
     @staticmethod
     def _joint_ctc_step(attention_step, attention_state, ctc_logits, weight):

@@ -100,7 +100,7 @@ class RNNTDecoder(keras.layers.Layer):
         return rnnt_greedy(encoded, self.predictor_step, self.joint, self.initial_state, length,
                            max_symbols_per_frame=self.max_symbols_per_frame)
 
-    def beam_search(self, encoded, beam_width=4, max_output_length=None, symbols=None):
+    def beam_search(self, encoded, beam_width=4, max_output_length=None, symbols=None, lexicon=None):
         from zoo.decoding._compiled import compiled
         from zoo.decoding.rnnt_beam_search import rnnt_beam_search
 
@@ -110,7 +110,7 @@ class RNNTDecoder(keras.layers.Layer):
                                 lambda e, p: joint(tf.constant(e, tf.float32), tf.constant(p, tf.float32)),
                                 lambda n: [np.zeros((n, self.prediction_units), np.float32)] * 2,
                                 beam_width=beam_width, max_symbols_per_frame=self.max_symbols_per_frame,
-                                decode=symbols)
+                                decode=symbols, lexicon=lexicon)
         return best[0].text if best else ""
 
     def get_config(self):
