@@ -7,5 +7,6 @@ Outside the graph (numpy, one utterance, returning zoo.decoding.hypothesis.Hypot
     ctc_prefix_beam_search, rnnt_beam_search, attention_beam_search; ctc_prefix_score.CTCPrefixScorer
     adds CTC prefix scores to an attention beam search (joint CTC-attention decoding).
 In-graph decoders return token_ids i32[B, U] padded with 0 and token_length i32[B]; the beam
-searches take an optional `decode` (tokenizer.decode or a symbol list) to fill Hypothesis.text.
+searches take an optional `decode` (tokenizer.decode or a symbol list) to fill Hypothesis.text, and an
+optional `lexicon` (zoo.decoding.lexicon.Lexicon) that keeps every word of a hypothesis in a word list.
 """
