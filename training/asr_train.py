@@ -201,9 +201,11 @@ def _decoder_override(preset, prediction_dropout):
     return {"decoder": {**decoder, "config": {**decoder["config"], "prediction_dropout": prediction_dropout}}}
 
 
-def decode_split(task, manifest_path, split, *, beam_width=None, lexicon=None, batch_size=32, limit=None):
+def decode_split(task, manifest_path, split, *, beam_width=None, lexicon=None, batch_size=32, limit=None,
+                 seconds=None):
     """(references, greedy hypotheses, beam hypotheses or None, beam hypotheses with `lexicon` (words)
-    or None) over a split, in manifest order."""
+    or None) over a split, in manifest order. A `seconds` dict gets the time each decoding took
+    ("greedy": the encoder and the in-graph greedy decoder, "beam", "beam_lexicon")."""
     import tensorflow as tf
 
     rows = split_rows(manifest_path, split, limit)
@@ -220,18 +222,31 @@ def decode_split(task, manifest_path, split, *, beam_width=None, lexicon=None, b
         token_ids, token_length = task.decode_greedy(encoded, length)
         return encoded, length, task.ids_to_text(token_ids, token_length)
 
+    seconds = {} if seconds is None else seconds
+    clock = time.perf_counter()
+
+    def lap(key):
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[key] = seconds.get(key, 0.0) + now - clock
+        clock = now
+
     for batch in make_asr_dataset(task, manifest_path, split, batch_size=batch_size, limit=limit):
+        clock = time.perf_counter()  # reading and feature extraction count for no decoder
         encoded, length, text = forward(batch["features"], batch["feature_frames"])
         index = batch["index"].numpy()
         for i, t in zip(index, text.numpy()):
             greedy[i] = t.decode("utf-8")
+        lap("greedy")
         if beam_width:
             for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width)):
                 beam[i] = t
+            lap("beam")
         if beam_lexicon is not None:
             for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width,
                                                     lexicon=lexicon)):
                 beam_lexicon[i] = t
+            lap("beam_lexicon")
     refs = [task.tokenizer.decode(task.tokenizer.encode(r["text"])) for r in rows]
     return refs, greedy, beam, beam_lexicon
 
