@@ -32,11 +32,11 @@ def test_word_pieces_start_words_with_a_space():
     assert not lex.allows((5,), 2)  # " ti" closed as a word by " the": "ti" is not listed
 
 
-def test_complete_first_keeps_order_and_falls_back():
+def test_prefer_complete_keeps_order_and_falls_back():
     lex = Lexicon(["to"], CHARS)
     hyps = [(T,), (T, O), (T, O, SPACE, T)]  # best first
-    assert lex.complete_first(hyps, ids_of=lambda h: h) == [(T, O)]
-    assert lex.complete_first([(T,), (O,)], ids_of=lambda h: h) == [(T,), (O,)]  # none complete: all
+    assert lex.prefer_complete(hyps, ids_of=lambda h: h) == [(T, O)]
+    assert lex.prefer_complete([(T,), (O,)], ids_of=lambda h: h) == [(T,), (O,)]  # none complete: all
 
 
 def test_bad_word_lists_are_clear_errors(tmp_path):

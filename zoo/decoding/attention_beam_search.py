@@ -101,4 +101,4 @@ def attention_beam_search(step: Callable, initial_state, bos_id: int, eos_id: in
             if length_penalty > 0 and len(finished) >= beam_width:
                 break
     finished = sorted(finished, key=lambda h: -h.score)
-    return (lexicon.complete_first(finished) if lexicon is not None else finished)[:beam_width]
+    return (lexicon.prefer_complete(finished) if lexicon is not None else finished)[:beam_width]

@@ -48,7 +48,7 @@ def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = 
         lm_weight: weight of the lm score. insertion_bonus: added per label (balances the LM).
         decode: tokenizer decode(ids) -> str or a symbol list, to fill Hypothesis.text.
         lexicon: optional zoo.decoding.lexicon.Lexicon: prefixes that spell a word outside it are
-            not extended, and hypotheses whose last word is complete come first.
+            not extended, and only hypotheses whose last word is complete are returned (all if none is).
     Returns:
         Up to beam_width Hypothesis, best first. log_prob is the acoustic log-probability of the
         labelling (summed over the kept paths); score = log_prob + lm_weight * sum(lm) +
@@ -106,7 +106,7 @@ def ctc_prefix_beam_search(logits, beam_width: int = 8, *, length: int | None = 
         out.append(Hypothesis(prefix, log_prob, log_prob + bonus[prefix],
                               to_text(list(prefix)) if to_text else None))
     out = sorted(out, key=lambda h: -h.score)
-    return lexicon.complete_first(out) if lexicon is not None else out
+    return lexicon.prefer_complete(out) if lexicon is not None else out
 
 
 def ctc_prefix_beam_search_batch(logits, logit_length=None, beam_width: int = 8,

@@ -26,7 +26,7 @@ class Lexicon:
     """
 
     def __init__(self, words: Iterable[str], symbols: Sequence[str]):
-        words = [w for w in words]
+        words = list(words)
         bad = [w for w in words if not isinstance(w, str) or not w or len(w.split()) != 1 or w != w.strip()]
         if not words or bad:
             raise ConfigError("Lexicon: words must be a non-empty list of single words without whitespace",
@@ -69,7 +69,7 @@ class Lexicon:
         partial = self._partial(ids)
         return not partial or partial in self.words
 
-    def complete_first(self, hypotheses: list, ids_of=lambda h: h.token_ids) -> list:
+    def prefer_complete(self, hypotheses: list, ids_of=lambda h: h.token_ids) -> list:
         """The hypotheses whose last word is complete, in their order; all of them if none is (a beam
         that lost every complete hypothesis still returns its best guess rather than nothing)."""
         done = [h for h in hypotheses if self.complete(ids_of(h))]

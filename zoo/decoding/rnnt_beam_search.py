@@ -47,7 +47,7 @@ def rnnt_beam_search(encoder_out, predictor_step, joint, initial_state, beam_wid
         max_symbols_per_frame: labels a frame may emit.
         decode: tokenizer decode(ids) -> str or a symbol list, to fill Hypothesis.text.
         lexicon: optional zoo.decoding.lexicon.Lexicon: labels that would spell a word outside it are
-            not expanded, and hypotheses whose last word is complete come first.
+            not expanded, and only hypotheses whose last word is complete are returned (all if none is).
     Returns:
         Up to beam_width Hypothesis, best first; log_prob (= score) is the log-probability summed
         over the alignments the search kept.
@@ -106,4 +106,4 @@ def rnnt_beam_search(encoder_out, predictor_step, joint, initial_state, beam_wid
         kept = dict(ranked)
     out = [Hypothesis(y, float(lp), float(lp), to_text(list(y)) if to_text else None)
            for y, lp in sorted(kept.items(), key=lambda kv: -kv[1])]
-    return lexicon.complete_first(out) if lexicon is not None else out
+    return lexicon.prefer_complete(out) if lexicon is not None else out
