@@ -1,5 +1,5 @@
 """`zoo predict PRESET FILE... --json` for a sequence preset: one {"file", "text"} object per file, the
-text of in-process greedy decoding; `zoo eval --lexicon train` scores a beam kept to the training words;
+text of in-process greedy decoding (or of the beam, kept to a lexicon with --lexicon); `zoo eval --lexicon train` scores a beam kept to the training words;
 `zoo list` and `zoo info` know the ASR presets."""
 
 import json
@@ -41,6 +41,19 @@ def test_predict_json_prints_transcripts(tmp_path):
         assert set(r) == {"file", "text"}
         wave, _ = sf.read(p, dtype="float32")  # the 16-bit samples the CLI reads
         assert r["text"] == task.predict_waveform(wave)["text"]
+
+    # --beam-width with --lexicon: the in-process beam kept to the same words.
+    words = ["a", "an", "on", "no", "i", "it", "to"]
+    (tmp_path / "words.txt").write_text("\n".join(words) + "\n")
+    out = zoo("predict", PRESET, *map(str, paths), "--json", "--weights", str(weights), "--beam-width", "4",
+              "--lexicon", str(tmp_path / "words.txt"))
+    assert out.returncode == 0, out.stderr
+    for line, p in zip(out.stdout.splitlines(), paths):
+        wave, _ = sf.read(p, dtype="float32")
+        kept = task.predict_waveform(wave, beam_width=4, lexicon=words)["text"]
+        assert json.loads(line)["text"] == kept and set(kept.split()) <= set(words)
+    refused = zoo("predict", PRESET, str(paths[0]), "--weights", str(weights), "--lexicon", str(tmp_path / "words.txt"))
+    assert refused.returncode == 2 and "give --beam-width 8 too" in refused.stderr
 
 
 def test_list_and_info_know_asr_presets():

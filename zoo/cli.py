@@ -165,6 +165,25 @@ def cmd_predict(args):
     if not args.files:
         print("error: give audio files to predict (or --text for a synthesis preset)", file=sys.stderr)
         return 2
+    decoding = {}  # sequence recognisers: beam search, optionally kept to a word list
+    if args.beam_width is not None or args.lexicon is not None:
+        if task.signature().kind != "sequence":
+            print(f"error: --beam-width and --lexicon need a speech-to-text preset; {args.preset} is a "
+                  f"{type(task).__name__}, which writes no text", file=sys.stderr)
+            return 2
+        if args.beam_width is None or args.beam_width < 1:
+            print(f"error: --beam-width must be an int >= 1 (e.g. 8), got {args.beam_width}" if args.beam_width
+                  is not None else "error: --lexicon keeps a beam search to its words: give --beam-width 8 too",
+                  file=sys.stderr)
+            return 2
+        from zoo.decoding.lexicon import read_lexicon_words
+
+        try:
+            lexicon = None if args.lexicon is None else task.lexicon(read_lexicon_words(args.lexicon))
+        except ZooError as exc:
+            print(f"error: --lexicon {args.lexicon}: {exc}", file=sys.stderr)
+            return 2
+        decoding = {"beam_width": args.beam_width, "lexicon": lexicon}
     failures = 0
     for path in args.files:
         try:
@@ -175,7 +194,7 @@ def cmd_predict(args):
             else:
                 waveform, _ = read_audio(path, sample_rate=task.sample_rate, mono=True,
                                          max_seconds=args.max_seconds)
-            result = task.predict_waveform(waveform)
+            result = task.predict_waveform(waveform, **decoding)
         except ZooError as exc:
             failures += 1
             print(f"error: {path}: {exc}", file=sys.stderr)
@@ -327,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per file: file, label, score")
     p.add_argument("--weights", help="weights file instead of the hub's")
     p.add_argument("--max-seconds", type=float, default=600.0, help="refuse longer files")
+    p.add_argument("--beam-width", type=int, help="speech recognisers: beam search of this width instead of greedy")
+    p.add_argument("--lexicon", metavar="FILE", help="speech recognisers, with --beam-width: keep the beam to "
+                   "these words (one per line)")
     p.add_argument("--out", help="separation presets: folder for one WAV per estimated source (default: .); "
                                  "synthesis presets: the WAV file to write (default: synthesized.wav)")
     p.set_defaults(func=cmd_predict)

@@ -234,14 +234,19 @@ class SpeechRecognizer(Task):
             waveform = np.pad(waveform, (0, self.frontend.frame_length - waveform.size))
         return waveform
 
-    def predict_waveform(self, waveform, beam_width=None) -> dict:
+    def predict_waveform(self, waveform, beam_width=None, lexicon=None) -> dict:
         """Transcribe one mono waveform at self.sample_rate: {"text", "token_ids"}; greedy unless
-        beam_width is given."""
+        beam_width is given (and then kept to `lexicon`, a Lexicon or words, if given)."""
+        if lexicon is not None and not beam_width:
+            raise ConfigError("a lexicon keeps a beam search to its words; greedy decoding takes none",
+                              received={"beam_width": beam_width}, expected="beam_width >= 1 with a lexicon",
+                              fix="pass beam_width=8 (zoo predict: --beam-width 8)")
         waveform = self._check_waveform(waveform)
         inputs = (tf.constant(waveform[None]), tf.constant([waveform.size], tf.int32))
         if beam_width:
             out = self({"waveform": inputs[0], "waveform_length": inputs[1]}, training=False)
-            text = self.beam_search(out["logits"], out["logit_length"], beam_width=int(beam_width))[0]
+            text = self.beam_search(out["logits"], out["logit_length"], beam_width=int(beam_width),
+                                    lexicon=lexicon)[0]
             return {"text": text, "token_ids": self.tokenizer.encode(text) if text else []}
         out = _recognize_fn(self)(*inputs)
         n = int(out["token_length"][0])
