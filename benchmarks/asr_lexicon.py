@@ -11,14 +11,13 @@ between markers, with the machine it ran on.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without `pip install -e`
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from asr_sentence_kinds import KINDS, published_recognisers  # noqa: E402
+from asr_sentence_kinds import KINDS, recognisers_and_corpus  # noqa: E402
 from report import machine, write_section  # noqa: E402
 
 BEAM_WIDTH = 8
@@ -63,21 +62,12 @@ def table(results) -> str:
 
 
 def main(argv=None):
-    from training.corpora.registry import manifest_path
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", default="", help="comma-separated (default: every published recogniser)")
-    parser.add_argument("--weights", default="", help="preset=path,... : a run's weights instead of the hub's")
-    parser.add_argument("--data_root", default="data")
-    args = parser.parse_args(argv)
-    weights = dict(item.split("=", 1) for item in args.weights.split(",") if item)
-    names = [n for n in args.presets.split(",") if n] or published_recognisers()
-    manifest = manifest_path("speech-sentences-synth", args.data_root)
-    if not manifest.exists():
-        print(f"no corpus at {manifest}: run `zoo data make speech-sentences-synth` first", file=sys.stderr)
+    parsed = recognisers_and_corpus(argv, __doc__.splitlines()[0])
+    if parsed is None:
         return 1
+    recognisers, manifest, args = parsed
     host = machine()
-    results = [measure(name, weights.get(name), manifest) for name in names]
+    results = [measure(name, weights, manifest) for name, weights in recognisers]
     section = write_section("asr-lexicon", "\n".join([
         "## Speech recognition: beam search kept to a lexicon (`benchmarks/asr_lexicon.py`)",
         "",

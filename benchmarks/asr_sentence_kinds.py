@@ -61,10 +61,12 @@ def table(results) -> str:
                            "share of the errors in free text"], body)
 
 
-def main(argv=None):
+def recognisers_and_corpus(argv, description):
+    """The ASR benchmarks' command line: ([(preset, weights path or None)], manifest, args), or None (with
+    a message) when the corpus is not generated."""
     from training.corpora.registry import manifest_path
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--presets", default="", help="comma-separated (default: every published recogniser)")
     parser.add_argument("--weights", default="", help="preset=path,... : a run's weights instead of the hub's")
     parser.add_argument("--data_root", default="data")
@@ -74,9 +76,17 @@ def main(argv=None):
     manifest = manifest_path("speech-sentences-synth", args.data_root)
     if not manifest.exists():
         print(f"no corpus at {manifest}: run `zoo data make speech-sentences-synth` first", file=sys.stderr)
+        return None
+    return [(name, weights.get(name)) for name in names], manifest, args
+
+
+def main(argv=None):
+    parsed = recognisers_and_corpus(argv, __doc__.splitlines()[0])
+    if parsed is None:
         return 1
+    recognisers, manifest, _ = parsed
     host = machine()
-    results = [measure(name, weights.get(name), manifest) for name in names]
+    results = [measure(name, weights, manifest) for name, weights in recognisers]
     section = write_section("asr-sentence-kinds", "\n".join([
         "## Speech recognition: commands vs free text (`benchmarks/asr_sentence_kinds.py`)",
         "",
