@@ -86,5 +86,9 @@ def test_eval_with_the_training_words_as_lexicon(tmp_path):
     for line in examples:
         kept = line.split(" / ")[-1].strip("`")
         assert set(kept.split()) <= words, line
+    missing = zoo("eval", "asr_rnnt_small_synth", "--data-root", str(tmp_path / "none"), "--lexicon",
+                  str(tmp_path / "missing.txt"), ZOO_HOME=str(tmp_path / "home"))
+    assert missing.returncode == 2 and "lexicon file not found" in missing.stderr
+    assert not (tmp_path / "none").exists()  # refused before generating a corpus
     refused = zoo("eval", "kws_dnn_small_synth", "--data-root", str(data), "--lexicon", "train")
     assert refused.returncode == 2 and "--lexicon needs a speech-to-text preset" in refused.stderr

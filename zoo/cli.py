@@ -130,15 +130,18 @@ def cmd_eval(args):
         print(f"error: --lexicon needs a speech-to-text preset; {args.preset} is a {type(task).__name__}, "
               "which writes no text", file=sys.stderr)
         return 2
+    lexicon = None  # --lexicon FILE is read before any corpus is generated, so a bad file fails fast
+    if args.lexicon not in (None, "train"):
+        from zoo.decoding.lexicon import read_lexicon_words
+
+        lexicon = read_lexicon_words(args.lexicon)
     manifest = make_corpus(task.preset.data["corpus"], args.data_root, scale=args.scale)
     out_dir = Path(args.output_dir) / args.preset
     if task.signature().kind == "sequence":
         from training.asr_train import evaluate_asr, train_words
-        from zoo.decoding.lexicon import read_lexicon_words
 
-        lexicon = None
-        if args.lexicon is not None:
-            lexicon = train_words(task, manifest) if args.lexicon == "train" else read_lexicon_words(args.lexicon)
+        if args.lexicon == "train":
+            lexicon = train_words(task, manifest)
         out_dir.mkdir(parents=True, exist_ok=True)
         metrics = evaluate_asr(task, manifest, args.split, lexicon=lexicon, out_dir=out_dir)
         with_lexicon = (f", {metrics['wer_beam_lexicon']:.2%} beam + lexicon ({metrics['lexicon_words']} words)"
