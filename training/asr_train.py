@@ -203,8 +203,8 @@ def _decoder_override(preset, prediction_dropout):
 
 def decode_split(task, manifest_path, split, *, beam_width=None, lexicon=None, batch_size=32, limit=None,
                  seconds=None):
-    """(references, greedy hypotheses, beam hypotheses or None, beam hypotheses with `lexicon` (words)
-    or None) over a split, in manifest order. A `seconds` dict gets the time each decoding took
+    """(references, greedy hypotheses, beam hypotheses or None, beam hypotheses with `lexicon` (words or
+    a Lexicon) or None) over a split, in manifest order. A `seconds` dict gets the time each decoding took
     ("greedy": the encoder and the in-graph greedy decoder, "beam", "beam_lexicon")."""
     import tensorflow as tf
 
@@ -223,41 +223,28 @@ def decode_split(task, manifest_path, split, *, beam_width=None, lexicon=None, b
         return encoded, length, task.ids_to_text(token_ids, token_length)
 
     seconds = {} if seconds is None else seconds
-    clock = time.perf_counter()
-
-    def lap(key):
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[key] = seconds.get(key, 0.0) + now - clock
-        clock = now
-
+    searches = [(key, hyps, kept) for key, hyps, kept in (("beam", beam, None), ("beam_lexicon", beam_lexicon, lexicon))
+                if hyps is not None]
     for batch in make_asr_dataset(task, manifest_path, split, batch_size=batch_size, limit=limit):
-        clock = time.perf_counter()  # reading and feature extraction count for no decoder
+        start = time.perf_counter()  # reading and feature extraction count for no decoder
         encoded, length, text = forward(batch["features"], batch["feature_frames"])
         index = batch["index"].numpy()
         for i, t in zip(index, text.numpy()):
             greedy[i] = t.decode("utf-8")
-        lap("greedy")
-        if beam_width:
-            for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width)):
-                beam[i] = t
-            lap("beam")
-        if beam_lexicon is not None:
+        seconds["greedy"] = seconds.get("greedy", 0.0) + time.perf_counter() - start
+        for key, hyps, kept in searches:
+            start = time.perf_counter()
             for i, t in zip(index, task.beam_search(encoded.numpy(), length.numpy(), beam_width=beam_width,
-                                                    lexicon=lexicon)):
-                beam_lexicon[i] = t
-            lap("beam_lexicon")
-    refs = [task.tokenizer.decode(task.tokenizer.encode(r["text"])) for r in rows]
-    return refs, greedy, beam, beam_lexicon
+                                                    lexicon=kept)):
+                hyps[i] = t
+            seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - start
+    return [task.written_text(r["text"]) for r in rows], greedy, beam, beam_lexicon
 
 
 def train_words(task, manifest_path) -> list[str]:
     """The words of the train split's transcripts as the model writes them: a lexicon that knows only
     what training heard (no held-out transcript leaks into it)."""
-    words = set()
-    for row in split_rows(manifest_path, "train"):
-        words.update(task.tokenizer.decode(task.tokenizer.encode(row["text"])).split())
-    return sorted(words)
+    return sorted({w for row in split_rows(manifest_path, "train") for w in task.written_text(row["text"]).split()})
 
 
 def voice_group(row: dict) -> str:
@@ -303,6 +290,7 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, le
     from zoo.metrics.asr import cer, wer
 
     start = time.perf_counter()
+    lexicon = None if lexicon is None else task.lexicon(lexicon)
     refs, greedy, beam, beam_lexicon = decode_split(task, manifest_path, split, beam_width=beam_width,
                                                     lexicon=lexicon, limit=limit)
     metrics = {"split": split, "num_utterances": len(refs), "wer_greedy": wer(refs, greedy),
@@ -311,7 +299,7 @@ def evaluate_asr(task, manifest_path, split="test", *, beam_width=BEAM_WIDTH, le
         metrics.update(wer_beam=wer(refs, beam), cer_beam=cer(refs, beam), beam_width=int(beam_width))
     if beam_lexicon is not None:
         metrics.update(wer_beam_lexicon=wer(refs, beam_lexicon), cer_beam_lexicon=cer(refs, beam_lexicon),
-                       lexicon_words=len(set(lexicon)))
+                       lexicon_words=len(lexicon))
     metrics["seconds"] = round(time.perf_counter() - start, 1)
     rows = split_rows(manifest_path, split, limit)
     by_group, by_kind = wer_by_group(rows, refs, greedy), wer_by_group(rows, refs, greedy, key=sentence_kind)

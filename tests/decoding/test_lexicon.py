@@ -45,6 +45,6 @@ def test_bad_word_lists_are_clear_errors(tmp_path):
             Lexicon(words, CHARS)
     path = tmp_path / "words.txt"
     path.write_text("# my words\nOpen\n\nthe\nwindow\n", encoding="utf-8")
-    assert read_lexicon_words(path) == ["open", "the", "window"]
+    assert read_lexicon_words(path) == ["Open", "the", "window"]
     with pytest.raises(ConfigError, match="not found"):
         read_lexicon_words(tmp_path / "missing.txt")

@@ -197,3 +197,10 @@ def test_word_piece_text_in_graph_saved_model_and_beam(family, tmp_path):
     full = task({"waveform": w, "waveform_length": lengths})
     for text in task.beam_search(full["logits"], full["logit_length"], beam_width=3):
         assert text == " ".join(text.split())  # no leading space, single spaces between words
+
+
+def test_lexicon_words_are_normalised_as_the_model_writes_them():
+    task = tiny("deepspeech2")
+    lexicon = task.lexicon(["Open", "open", "The  Window"])
+    assert lexicon.words == {"open", "the", "window"} and task.lexicon(lexicon) is lexicon
+    assert task.written_text("Open THE window") == "open the window"

@@ -77,7 +77,7 @@ class Lexicon:
 
 
 def read_lexicon_words(path) -> list[str]:
-    """Words of a lexicon file: one word per line (blank lines and lines starting with # skipped)."""
+    """Words of a lexicon file as written: one word per line (blank lines and lines starting with # skipped)."""
     from pathlib import Path
 
     path = Path(path)
@@ -85,4 +85,4 @@ def read_lexicon_words(path) -> list[str]:
         raise ConfigError(f"lexicon file not found: {path}", expected="a text file, one word per line",
                           fix="pass --lexicon train to use the words of the training transcripts")
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    return [line.lower() for line in lines if line and not line.startswith("#")]
+    return [line for line in lines if line and not line.startswith("#")]  # SpeechRecognizer.lexicon normalises

@@ -203,18 +203,24 @@ class SpeechRecognizer(Task):
                 "text": self.ids_to_text(token_ids, token_length)}
 
     # ------------------------------------------------------------------ outside the graph
+    def written_text(self, text: str) -> str:
+        """`text` as this model writes it (the tokenizer's normalisation and vocabulary): what WER compares."""
+        return self.tokenizer.decode(self.tokenizer.encode(text))
+
     def lexicon(self, words):
-        """A zoo.decoding.lexicon.Lexicon of `words` over this model's vocabulary, for beam_search."""
+        """A zoo.decoding.lexicon.Lexicon over this model's vocabulary of `words`, each normalised as the
+        model writes it (so "Open" and "open" are one word), for beam_search; a Lexicon is returned as is."""
         from zoo.decoding.lexicon import Lexicon
 
-        return Lexicon(words, self._symbols)
+        if isinstance(words, Lexicon):
+            return words
+        return Lexicon({w for word in words for w in self.written_text(word).split()}, self._symbols)
 
     def beam_search(self, encoded, length, beam_width=8, lexicon=None):
         """Best hypothesis text per utterance with the decoder's beam search (numpy, outside the graph);
         `lexicon` (a Lexicon from self.lexicon(words), or the words) keeps every word in that list."""
         encoded, length = np.asarray(encoded), np.asarray(length)
-        if lexicon is not None and not hasattr(lexicon, "allows"):
-            lexicon = self.lexicon(lexicon)
+        lexicon = None if lexicon is None else self.lexicon(lexicon)
         if self.decoder is None:
             from zoo.decoding.ctc_prefix_beam_search import ctc_prefix_beam_search
 
