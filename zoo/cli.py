@@ -181,11 +181,8 @@ def cmd_predict(args):
             return 2
         from zoo.decoding.lexicon import read_lexicon_words
 
-        try:
-            lexicon = None if args.lexicon is None else task.lexicon(read_lexicon_words(args.lexicon))
-        except ZooError as exc:
-            print(f"error: --lexicon {args.lexicon}: {exc}", file=sys.stderr)
-            return 2
+        # built once for every file; a bad file is a ZooError: main prints it, exit 2
+        lexicon = None if args.lexicon is None else task.lexicon(read_lexicon_words(args.lexicon))
         decoding = {"beam_width": args.beam_width, "lexicon": lexicon}
     failures = 0
     for path in args.files:
