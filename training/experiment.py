@@ -50,6 +50,10 @@ class Experiment:
     # round((n_max / n) ** x) times per pass (0: the corpus as it is; 1: every engine about equally often);
     # only the sequence recogniser recipe reads it.
     engine_balance: float = 0.0
+    # Passes over each grammar-command row of the training split per pass over its free-text rows (1: the
+    # corpus as it is); gives commands back their share on a free-text-rich corpus (full_free); only the
+    # sequence recogniser recipe reads it.
+    command_repeats: int = 1
     corpus_scale: str = "full"
     resume: bool = True
 

@@ -126,6 +126,38 @@ def test_engine_balance_repeats_the_rarer_engines(tmp_path):
     assert seen == [0, 1, 2, 3, 4, 4, 4, 4]
 
 
+def test_command_repeats_repeat_grammar_commands_not_free_text(tmp_path):
+    import numpy as np
+    import pytest
+    import soundfile as sf
+
+    from training.asr_train import kind_repeats, make_asr_dataset, sentence_kind
+    from zoo.errors import ConfigError
+    from zoo.presets import build_task, get_preset
+
+    texts = ["turn on the kitchen lights", "group important remember day saw half", "set a timer for ten minutes"]
+    assert [sentence_kind({"text": t}) for t in texts] == ["commands", "free text", "commands"]
+    rows = [{"text": t} for t in texts]
+    assert kind_repeats(rows, 1) == [1, 1, 1]
+    assert kind_repeats(rows, 3) == [3, 1, 3]
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match="command_repeats must be"):
+            kind_repeats(rows, bad)
+
+    # With engine balance too, the repeats multiply: the one flite command is heard 2 x 2 times per pass.
+    manifest_rows = []
+    for i, (engine, text) in enumerate([("espeak-ng", texts[0]), ("espeak-ng", texts[1]), ("flite", texts[2])]):
+        sf.write(tmp_path / f"{i}.wav", np.zeros(8000, np.float32), 16000, subtype="PCM_16")
+        manifest_rows.append({"path": f"{i}.wav", "text": text, "split": "train", "engine": engine})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in manifest_rows))
+    task = build_task(get_preset("asr_rnnt_small_synth"))
+    ds = make_asr_dataset(task, manifest, "train", batch_size=3, command_repeats=2)
+    assert sorted(int(i) for batch in ds for i in batch["index"].numpy()) == [0, 0, 1, 2, 2]
+    ds = make_asr_dataset(task, manifest, "train", batch_size=3, command_repeats=2, engine_balance=1.0)
+    assert sorted(int(i) for batch in ds for i in batch["index"].numpy()) == [0, 0, 1, 2, 2, 2, 2]
+
+
 def test_prediction_dropout_reaches_the_rnnt_preset_only():
     import numpy as np
     import pytest
