@@ -70,8 +70,8 @@ def engine_repeats(rows, exponent):
 
 def kind_repeats(rows, repeats):
     """How many times each row is used per pass when grammar commands are repeated `repeats` times and
-    free text once. On `full_free` (46% free-text sentences in the train split, 17% in `full`) a
-    continuation cut free-text errors but lost about 3 points on commands."""
+    free text once. On `full_free` (9,400 of its 18,584 train sentences are free text; 2,280 of 11,464 in
+    `full`) a continuation cut free-text errors but lost about 3 points on commands; 2 makes free text 34%."""
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ConfigError("command_repeats must be a whole number >= 1", received=repr(repeats),
                           expected="1 (the corpus as it is), 2 (each command twice per pass), ...")
