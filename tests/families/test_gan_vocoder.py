@@ -106,12 +106,14 @@ def test_warmup_steps_reduce_mr_stft_and_gan_step_updates_both_networks():
     wave = harmonic(16)[None]
     mel = clip_mel(wave).numpy()
     before = float(model.stft_loss(wave, model(mel)))
-    for _ in range(12):  # eager: tf.cond runs only the warm-up branch, no tracing of the GAN branch
+    # 20 steps, not 12: on a CPU without AVX-512 (Eigen kernels, not oneDNN) the loss first rises to ~2x and
+    # is only 0.90x at step 12, 0.65x at step 20; the gate below is unchanged.
+    for _ in range(20):  # eager: tf.cond runs only the warm-up branch, no tracing of the GAN branch
         logs = model.train_step((mel, wave))
     after = float(model.stft_loss(wave, model(mel)))
     assert after < 0.8 * before
     assert float(logs["adversarial_loss"]) == 0.0 and int(model.discriminator_optimizer.iterations) == 0
-    assert int(model.generator_optimizer.iterations) == 12
+    assert int(model.generator_optimizer.iterations) == 20
 
     gan = tiny_vocoder(warmup_steps=0)
     gan.compile()
