@@ -44,16 +44,19 @@ def time_budget(minutes: float):
 
 
 def _published_metrics(weights: Path) -> dict:
-    """The hub index's metrics of the published preset whose weights file `weights` is (matched by
-    sha256), else {}. Published metrics already count a fine-tune's whole training."""
-    from zoo.presets import read_hub_index, sha256_file
+    """The hub index's metrics of the published preset whose weights `weights` are (matched by sha256,
+    whatever the file is called: the index two folders up, as in hub/<preset>/, then the project's hub,
+    so a copy of a published file keeps its chain), else {}. Published metrics already count a
+    fine-tune's whole training."""
+    from zoo.presets import hub_dir, read_hub_index, sha256_file
 
     if not weights.is_file():
         return {}
     digest = sha256_file(weights)
-    for entry in read_hub_index(weights.parent.parent).values():
-        if (entry.get("files") or {}).get(weights.name, {}).get("sha256") == digest:
-            return dict(entry.get("metrics") or {})
+    for root in dict.fromkeys((weights.parent.parent.resolve(), hub_dir().resolve())):
+        for entry in read_hub_index(root).values():
+            if any(f.get("sha256") == digest for f in (entry.get("files") or {}).values()):
+                return dict(entry.get("metrics") or {})
     return {}
 
 

@@ -73,7 +73,7 @@ def test_continued_from_sums_the_cost_of_a_chain(tmp_path):
         "weights": str(tmp_path / "none" / "w.h5"), "train_minutes": None}
 
 
-def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path):
+def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path, monkeypatch):
     """A hub folder has no summary.json: the index entry whose sha256 matches the weights gives the cost."""
     import hashlib
 
@@ -89,6 +89,11 @@ def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path):
     (tmp_path / "hub" / "index.json").write_text(json.dumps(index))
     assert continued_from(weights, ("train_minutes", "train_examples_seen", "test")) == {
         "weights": str(weights), "train_minutes": 104.6, "train_examples_seen": 68000, "test": {"si_sdri": 7.2}}
+    copy = tmp_path / "runs" / "start.weights.h5"  # a renamed copy elsewhere: found in the project's hub
+    copy.parent.mkdir()
+    copy.write_bytes(b"published weights")
+    monkeypatch.setenv("ZOO_HUB_DIR", str(tmp_path / "hub"))
+    assert continued_from(copy, ("train_minutes",)) == {"weights": str(copy), "train_minutes": 104.6}
     weights.write_bytes(b"retrained since")  # no longer the published file: nothing is claimed
     assert continued_from(weights, ("train_minutes",)) == {"weights": str(weights), "train_minutes": None}
 
