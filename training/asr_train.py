@@ -357,18 +357,81 @@ def load_encoder_weights(task, weights_path: Path) -> None:
                               fix="use the weights of a recogniser with the same backbone config")
 
 
+def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> dict:
+    """`zoo train PRESET --set average_runs=RUN,RUN...`: a uniform model soup of finished runs of
+    PRESET that continued the same weights (settings tried side by side): their weights averaged
+    (training.recipe.average_weights), then evaluated and summarised like a trained run, with their
+    summed cost (so tables count every ingredient). Writes runs/PRESET/ under output_dir, as training
+    would; only data_root, output_dir and corpus_scale may be set beside it (nothing trains)."""
+    from training.corpora.registry import make_corpus
+    from training.hub_build import _PLACE_SETTINGS
+    from training.recipe import average_weights
+    from zoo.presets import WEIGHTS_FILE, build_task, get_preset
+
+    overrides = dict(overrides or {})
+    ignored = sorted(set(overrides) - {"data_root", "output_dir", "corpus_scale"})
+    if ignored:
+        raise ConfigError("average_runs trains nothing, so these settings would have no effect", received=ignored,
+                          expected="only data_root, output_dir and corpus_scale beside average_runs",
+                          fix="set them on the runs being averaged")
+    dirs = [Path(r.strip()) for r in (runs.split(",") if isinstance(runs, str) else runs) if str(r).strip()]
+    if len(dirs) < 2:
+        raise ConfigError("average_runs needs two or more run folders", received=runs,
+                          expected="RUN,RUN[,...]: folders holding summary.json and model.weights.h5",
+                          fix=f"e.g. --set average_runs=runs/a/{preset_name},runs/b/{preset_name}")
+    summaries, settings = [], []
+    for run in dirs:
+        if not (run / "summary.json").is_file() or not (run / WEIGHTS_FILE).is_file():
+            raise ConfigError(f"{run} is not a finished run", received=sorted(p.name for p in run.glob("*")),
+                              expected=f"summary.json and {WEIGHTS_FILE}",
+                              fix=f"give the folder runs/X/{preset_name} of `zoo train {preset_name} --output-dir "
+                                  "runs/X`, once it has finished")
+        summaries.append(json.loads((run / "summary.json").read_text()))
+        experiment = run / "experiment.json"
+        settings.append(json.loads(experiment.read_text()) if experiment.is_file() else {})
+        if summaries[-1].get("preset") != preset_name:
+            raise ConfigError(f"{run} is a run of another preset", received=summaries[-1].get("preset"),
+                              expected=preset_name, fix="average runs of the preset being trained")
+    starts = [s.get("continued_from") for s in summaries]
+    if starts[0] is None or any(start != starts[0] for start in starts):
+        raise ConfigError("the runs of a soup must continue the same weights (averaging unrelated solutions gives "
+                          "neither)", received=[(start or {}).get("weights") for start in starts],
+                          expected="runs trained with the same --set init_weights=PATH",
+                          fix="average runs that started from one file")
+    preset = get_preset(preset_name)
+    run_dir = Path(overrides.get("output_dir", "runs")) / preset_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data_root = Path(overrides.get("data_root", settings[0].get("data_root", "data")))
+    scale = overrides.get("corpus_scale", settings[0].get("corpus_scale", "full"))
+    manifest = make_corpus(preset.data["corpus"], data_root, seed=0, scale=scale)
+    (run_dir / "experiment.json").write_text(json.dumps({
+        "preset": preset_name, "data_root": str(data_root), "output_dir": str(run_dir.parent), "corpus_scale": scale,
+        "average_runs": [{"run": str(run), **{k: v for k, v in s.items() if k not in _PLACE_SETTINGS}}
+                         for run, s in zip(dirs, settings)]}, indent=2) + "\n")
+    task = build_task(preset)
+    average_weights(task, [run / WEIGHTS_FILE for run in dirs])
+    task.save_weights(str(run_dir / WEIGHTS_FILE))
+    cost = {key: round(sum(s[key] for s in summaries), 2) for key in ("train_minutes", "epochs_run", "updates")}
+    averaged = [{"run": str(run), "validation_wer_greedy": s.get("validation_wer_greedy"),
+                 "test_wer_greedy": s.get("test_wer_greedy"), "train_minutes": s.get("train_minutes")}
+                for run, s in zip(dirs, summaries)]
+    return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, starts[0], {"averaged_runs": averaged})
+
+
 def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2, init_weights=None) -> dict:
     """Train a SpeechRecognizer preset by its recipe; `init_weights` (a run's model.weights.h5, or
     `--set init_weights=PATH` on `zoo train`) continues from earlier weights instead of a random start
-    (summary.json records it and the cost before it, as the separation recipe does)."""
+    (summary.json records it and the cost before it, as the separation recipe does). `--set
+    average_runs=RUN,RUN` averages finished runs instead of training (average_asr_runs)."""
     import keras
-    import tensorflow as tf
 
-    from training.train import _machine, start_run
+    from training.train import start_run
     from zoo.metrics.asr import wer
     from zoo.presets import WEIGHTS_FILE, build_task
 
     overrides = dict(overrides or {})
+    if overrides.get("average_runs"):
+        return average_asr_runs(preset_name, overrides.pop("average_runs"), overrides)
     init_weights = overrides.pop("init_weights", None) or init_weights
     init_encoder = overrides.pop("init_encoder", None)
     if init_weights and init_encoder:
@@ -456,6 +519,20 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     with open(run_dir / "history.json", "w") as f:
         json.dump(schedule.history, f, indent=1)
     task.load_weights(str(best_path))
+    cost = {"train_minutes": round(train_seconds / 60.0, 2),
+            "epochs_run": round(len(schedule.history) * steps_per_epoch * exp.batch_size / num_train, 2),
+            "updates": len(schedule.history) * steps_per_epoch}
+    return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, continued)
+
+
+def _evaluate_and_summarise(task, preset, manifest, run_dir, cost: dict, continued: dict | None,
+                            extra: dict | None = None) -> dict:
+    """Test (greedy and beam) and validation WER of `task`, written with `cost` (train_minutes,
+    epochs_run, updates) to run_dir/summary.json."""
+    import tensorflow as tf
+
+    from training.train import _machine
+
     test = evaluate_asr(task, manifest, "test", out_dir=run_dir)
     val = evaluate_asr(task, manifest, "validation", out_dir=run_dir, beam_width=None)
     summary = {
@@ -469,12 +546,11 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
         "test_wer_greedy_by_group": test["wer_greedy_by_group"],
         "test_wer_greedy_by_kind": test["wer_greedy_by_kind"],
         "test_utterances": test["num_utterances"],
-        "train_minutes": round(train_seconds / 60.0, 2),
-        "epochs_run": round(len(schedule.history) * steps_per_epoch * exp.batch_size / num_train, 2),
-        "updates": len(schedule.history) * steps_per_epoch,
+        **cost,
         "params": int(task.count_params()),
         "machine": _machine(),
         **({"continued_from": continued} if continued else {}),
+        **(extra or {}),
         "tensorflow": tf.__version__,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

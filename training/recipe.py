@@ -114,3 +114,22 @@ def run_record(run_dir: Path, task) -> dict:
         "machine": timing.get("machine") or _machine() + " (CPU training)",
         "tensorflow": tf.__version__,
     }
+
+
+def average_weights(task, weights_paths) -> None:
+    """Set `task` to the element-wise mean of the weights files (a uniform model soup, Wortsman et al.
+    2022): runs fine-tuned from the same start stay in one basin, so their mean often scores better than
+    either. Each file is loaded strictly (every variable must fit); integer variables keep the first
+    file's values."""
+    import numpy as np
+
+    from zoo.presets import load_weights_verified
+
+    total = None
+    for path in weights_paths:
+        load_weights_verified(task, Path(path), None)
+        values = task.get_weights()
+        total = values if total is None else [t + v if np.issubdtype(v.dtype, np.floating) else t
+                                              for t, v in zip(total, values)]
+    task.set_weights([(t / len(weights_paths)).astype(t.dtype) if np.issubdtype(t.dtype, np.floating) else t
+                      for t in total])

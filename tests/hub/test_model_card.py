@@ -59,3 +59,12 @@ def test_recognizer_card_shows_wer_per_voice_group_and_no_class_labels(tmp_path)
     card = build_model_card(name, run, hub=tmp_path / "hub")
     assert 'training settings of the last run: `{"learning_rate": 0.0005, "patience": 1000}`' in card
     assert "runs/x" not in card and "the whole chain 9.0 epochs, 90.0 min, the last run on ?" in card  # scaled
+    # a model soup (zoo train --set average_runs=...): each averaged run's settings and how to repeat it
+    (run / "experiment.json").write_text(json.dumps({
+        "preset": name, "output_dir": "runs/soup", "data_root": "data_free", "corpus_scale": "full_free",
+        "average_runs": [{"run": "runs/a/x", "command_repeats": 2}, {"run": "runs/b/x", "command_repeats": 3}]}))
+    card = build_model_card(name, run, hub=tmp_path / "hub")
+    assert ('the average (a uniform model soup) of 2 runs that continued the same weights; their settings: '
+            '`[{"command_repeats": 2, "run": "runs/a/x"}, {"command_repeats": 3, "run": "runs/b/x"}]`') in card
+    assert "--set average_runs=RUN,RUN`; the whole chain, every averaged run counted, 9.0 epochs, 90.0 min" in card
+    assert "training settings of the last run" not in card

@@ -32,6 +32,45 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
                                        "train_minutes": written["train_minutes"], "updates": written["updates"],
                                        "test_wer_greedy": written["test_wer_greedy"]}
 
+    # `--set average_runs=A,B`: a soup of two runs that continued the same weights is their mean, and
+    # costs what both did.
+    import numpy as np
+    import pytest
+
+    from zoo.errors import ConfigError
+    from zoo.presets import build_task, get_preset
+
+    third = train_asr("asr_deepspeech2_causal_synth", {
+        "corpus_scale": "tiny", "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "runs3"),
+        "time_budget_min": 0.05, "batch_size": 4, "patience": 1, "seed": 7,
+        "init_weights": str(run / "model.weights.h5")}, verbose=0)
+    runs = [tmp_path / r / "asr_deepspeech2_causal_synth" for r in ("runs2", "runs3")]
+    soup = train_asr("asr_deepspeech2_causal_synth", {
+        "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "soup"),
+        "average_runs": ",".join(map(str, runs))}, verbose=0)
+    weights = []
+    for path in [*runs, tmp_path / "soup" / "asr_deepspeech2_causal_synth"]:
+        task = build_task(get_preset("asr_deepspeech2_causal_synth"))
+        task.load_weights(str(path / "model.weights.h5"))
+        weights.append(task.get_weights())
+    assert any(not np.array_equal(a, b) for a, b in zip(weights[0], weights[1]))  # two different runs
+    for a, b, mean in zip(*weights):
+        np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-6, atol=1e-7)
+    assert soup["updates"] == again["updates"] + third["updates"]
+    assert soup["train_minutes"] == pytest.approx(again["train_minutes"] + third["train_minutes"], abs=0.011)
+    assert soup["continued_from"] == again["continued_from"]
+    assert [r["run"] for r in soup["averaged_runs"]] == [str(r) for r in runs]
+    assert 0.0 <= soup["test_wer_greedy"] <= 10.0 and soup["validation_wer_greedy"] is not None
+    card_settings = json.loads((tmp_path / "soup" / "asr_deepspeech2_causal_synth" / "experiment.json").read_text())
+    assert [r["seed"] for r in card_settings["average_runs"]] == [0, 7]  # each run's own settings
+    for bad, why in (({"average_runs": str(runs[0])}, "two or more"),
+                     ({"average_runs": f"{run},{runs[0]}"}, "same weights"),  # run started from scratch
+                     ({"average_runs": ",".join(map(str, runs)), "learning_rate": "0.1"}, "no effect"),
+                     ({"average_runs": f"{runs[0]},{tmp_path}"}, "not a finished run")):
+        with pytest.raises(ConfigError, match=why):
+            train_asr("asr_deepspeech2_causal_synth", {"data_root": str(tmp_path / "data"),
+                                                       "output_dir": str(tmp_path / "bad"), **bad}, verbose=0)
+
 
 def test_wer_by_group_pools_espeak_variants_by_dialect():
     from training.asr_train import voice_group, wer_by_group
