@@ -364,8 +364,7 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
     summed cost (so tables count every ingredient). Writes runs/PRESET/ under output_dir, as training
     would; only data_root, output_dir and corpus_scale may be set beside it (nothing trains)."""
     from training.corpora.registry import make_corpus
-    from training.hub_build import _PLACE_SETTINGS
-    from training.recipe import average_weights
+    from training.recipe import PLACE_SETTINGS, average_weights
     from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
     overrides = dict(overrides or {})
@@ -406,7 +405,7 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
     manifest = make_corpus(preset.data["corpus"], data_root, seed=0, scale=scale)
     (run_dir / "experiment.json").write_text(json.dumps({
         "preset": preset_name, "data_root": str(data_root), "output_dir": str(run_dir.parent), "corpus_scale": scale,
-        "average_runs": [{"run": str(run), **{k: v for k, v in s.items() if k not in _PLACE_SETTINGS}}
+        "average_runs": [{"run": str(run), **{k: v for k, v in s.items() if k not in PLACE_SETTINGS}}
                          for run, s in zip(dirs, settings)]}, indent=2) + "\n")
     task = build_task(preset)
     average_weights(task, [run / WEIGHTS_FILE for run in dirs])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from training.recipe import whole_training
+from training.recipe import PLACE_SETTINGS, whole_training
 from zoo.presets import get_preset, read_hub_index
 
 
@@ -70,10 +70,6 @@ def _flat(metrics: dict, prefix: str = "") -> dict:
     return out
 
 
-# experiment.json entries that say where a run read and wrote, not how it trained
-_PLACE_SETTINGS = ("preset", "data_root", "output_dir", "init_weights")
-
-
 def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
     """The card's training settings and reproduce lines. A chain of runs (a fine-tune continuing
     earlier weights) shows the last run's own settings, not the preset's defaults."""
@@ -85,7 +81,7 @@ def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
                 f"- reproduce: `{entry.get('recipe', f'zoo train {preset.name}')}`" + cost]
     experiment = run_dir / "experiment.json"
     last = json.loads(experiment.read_text()) if experiment.exists() else {}
-    last = {k: v for k, v in last.items() if k not in _PLACE_SETTINGS}
+    last = {k: v for k, v in last.items() if k not in PLACE_SETTINGS}
     if last.get("accelerator_runs"):  # trained on a lent GPU machine (training.accelerator_separation)
         runs = last.pop("accelerator_runs")
         return [f"- training settings of the accelerator runs (in order): `{json.dumps(runs, sort_keys=True)}`; "

@@ -72,6 +72,8 @@ def continued_from(init_weights, keys) -> dict:
 
 
 COST_KEYS = ("train_minutes", "updates", "train_examples_seen")
+# experiment.json entries that say where a run read and wrote, not how it trained
+PLACE_SETTINGS = ("preset", "data_root", "output_dir", "init_weights")
 
 
 def whole_training(summary: dict) -> dict:
