@@ -414,7 +414,10 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
     averaged = [{"run": str(run), "validation_wer_greedy": s.get("validation_wer_greedy"),
                  "test_wer_greedy": s.get("test_wer_greedy"), "train_minutes": s.get("train_minutes")}
                 for run, s in zip(dirs, summaries)]
-    return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, starts[0], {"averaged_runs": averaged})
+    # the machine the minutes were spent on is the runs', not this one's (averaging takes seconds)
+    machine = "; ".join(dict.fromkeys(str(s.get("machine", "?")) for s in summaries))
+    return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, starts[0],
+                                   {"averaged_runs": averaged, "machine": machine})
 
 
 def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2, init_weights=None) -> dict:
@@ -527,7 +530,7 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
 def _evaluate_and_summarise(task, preset, manifest, run_dir, cost: dict, continued: dict | None,
                             extra: dict | None = None) -> dict:
     """Test (greedy and beam) and validation WER of `task`, written with `cost` (train_minutes,
-    epochs_run, updates) to run_dir/summary.json."""
+    epochs_run, updates) and `extra` (keys added, or replacing the defaults) to run_dir/summary.json."""
     import tensorflow as tf
 
     from training.train import _machine

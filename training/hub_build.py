@@ -94,19 +94,18 @@ def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
                 f"adopt {preset.name} --from RUN...`"
                 + (f"; the whole chain {metrics['epochs_run']} epochs, {metrics['train_minutes']} min, the last run "
                    f"on {metrics.get('machine', '?')}" if known else "")]
+    chain = (f"a chain of runs, `zoo train {preset.name}` and then each next run `zoo train {preset.name} --set "
+             "init_weights=<the previous run's model.weights.h5>` with its settings")
     if last.get("average_runs"):  # a model soup of runs that continued the same weights (training.asr_train)
         runs = last.pop("average_runs")
         return [f"- the weights are the average (a uniform model soup) of {len(runs)} runs that continued the same "
                 f"weights; their settings: `{json.dumps(runs, sort_keys=True)}`",
-                f"- reproduce: a chain of runs, `zoo train {preset.name}` and then each next run `zoo train "
-                f"{preset.name} --set init_weights=<the previous run's model.weights.h5>` with its settings; the "
-                f"last step trains each run above from the same weights and averages them with `zoo train "
-                f"{preset.name} --set average_runs=RUN,RUN`"
+                f"- reproduce: {chain}; the last step trains each run above from the same weights and averages them "
+                f"with `zoo train {preset.name} --set average_runs=RUN,RUN`"
                 + (f"; the whole chain, every averaged run counted, {metrics['epochs_run']} epochs, "
                    f"{metrics['train_minutes']} min, the last runs on {metrics.get('machine', '?')}" if known else "")]
     return [f"- training settings of the last run: `{json.dumps(last, sort_keys=True) if last else 'not recorded'}`",
-            f"- reproduce: a chain of runs, `zoo train {preset.name}` and then each next run `zoo train "
-            f"{preset.name} --set init_weights=<the previous run's model.weights.h5>` with its settings; the whole "
+            f"- reproduce: {chain}; the whole "
             + (f"chain {metrics['epochs_run']} epochs, {metrics['train_minutes']} min, the last run on "
                f"{metrics.get('machine', '?')}" if known else "chain's cost not recorded")]
 

@@ -59,6 +59,7 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     assert soup["updates"] == again["updates"] + third["updates"]
     assert soup["train_minutes"] == pytest.approx(again["train_minutes"] + third["train_minutes"], abs=0.011)
     assert soup["continued_from"] == again["continued_from"]
+    assert soup["machine"] == again["machine"]  # where the runs trained, not where they were averaged
     assert [r["run"] for r in soup["averaged_runs"]] == [str(r) for r in runs]
     assert 0.0 <= soup["test_wer_greedy"] <= 10.0 and soup["validation_wer_greedy"] is not None
     card_settings = json.loads((tmp_path / "soup" / "asr_deepspeech2_causal_synth" / "experiment.json").read_text())
