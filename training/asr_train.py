@@ -391,12 +391,7 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
         if summaries[-1].get("preset") != preset_name:
             raise ConfigError(f"{run} is a run of another preset", received=summaries[-1].get("preset"),
                               expected=preset_name, fix="average runs of the preset being trained")
-    starts = [s.get("continued_from") for s in summaries]
-    if starts[0] is None or any(start != starts[0] for start in starts):
-        raise ConfigError("the runs of a soup must continue the same weights (averaging unrelated solutions gives "
-                          "neither)", received=[(start or {}).get("weights") for start in starts],
-                          expected="runs trained with the same --set init_weights=PATH",
-                          fix="average runs that started from one file")
+    start = _shared_start([s.get("continued_from") for s in summaries])
     preset = get_preset(preset_name)
     run_dir = Path(overrides.get("output_dir", "runs")) / preset_name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -416,8 +411,28 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
                 for run, s in zip(dirs, summaries)]
     # the machine the minutes were spent on is the runs', not this one's (averaging takes seconds)
     machine = "; ".join(dict.fromkeys(str(s.get("machine", "?")) for s in summaries))
-    return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, starts[0],
+    return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, start,
                                    {"averaged_runs": averaged, "machine": machine})
+
+
+def _shared_start(starts: list) -> dict:
+    """The one start (`continued_from`) of a soup's runs. They must name the same weights file; what each
+    recorded of the file's earlier cost must agree where both know it. A run may know less: a copy of
+    published weights loses its chain once the hub publishes newer ones, so a later run records None."""
+    if any(start is None for start in starts) or len({start["weights"] for start in starts}) != 1:
+        raise ConfigError("the runs of a soup must continue the same weights (averaging unrelated solutions gives "
+                          "neither)", received=[(start or {}).get("weights") for start in starts],
+                          expected="runs trained with the same --set init_weights=PATH",
+                          fix="average runs that started from one file")
+    merged = {}
+    for key in dict.fromkeys(k for start in starts for k in start):
+        known = [start[key] for start in starts if start.get(key) is not None]
+        if any(value != known[0] for value in known):
+            raise ConfigError(f"the runs of a soup disagree on their start's {key}", received=known,
+                              expected="runs that continued the same file",
+                              fix="average runs that started from one unchanged file")
+        merged[key] = known[0] if known else None
+    return merged
 
 
 def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int = 2, init_weights=None) -> dict:

@@ -73,6 +73,22 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
                                                        "output_dir": str(tmp_path / "bad"), **bad}, verbose=0)
 
 
+def test_soup_start_merges_what_its_runs_know_of_one_file_and_refuses_disagreement():
+    import pytest
+
+    from training.asr_train import _shared_start
+    from zoo.errors import ConfigError
+
+    # the second run started after the hub published newer weights, so its lookup of the copy's chain failed
+    known = {"weights": "runs/start.weights.h5", "train_minutes": 418.12, "updates": 49200, "test_wer_greedy": 0.1161}
+    lost = {"weights": "runs/start.weights.h5", "train_minutes": None, "updates": None, "test_wer_greedy": None}
+    assert _shared_start([lost, known]) == known
+    with pytest.raises(ConfigError, match="disagree on their start's updates"):
+        _shared_start([known, {**known, "updates": 100}])
+    with pytest.raises(ConfigError, match="same weights"):
+        _shared_start([known, {**known, "weights": "runs/other.weights.h5"}])
+
+
 def test_wer_by_group_pools_espeak_variants_by_dialect():
     from training.asr_train import voice_group, wer_by_group
 
