@@ -61,14 +61,19 @@ def _published_metrics(weights: Path) -> dict:
 
 
 def continued_from(init_weights, keys) -> dict:
-    """What a run that starts from `init_weights` continues: the weights' path and `keys` of the
+    """What a run that starts from `init_weights` continues: the weights' path and sha256, and `keys` of the
     summary.json beside them (or, for weights pulled from the hub, of its index's metrics), with
     train_minutes, updates and train_examples_seen summed over a chain of continuations (so
     published costs count the whole training)."""
-    previous = Path(init_weights).parent / "summary.json"
-    summary = json.loads(previous.read_text()) if previous.is_file() else _published_metrics(Path(init_weights))
+    from zoo.presets import sha256_file
+
+    weights = Path(init_weights)
+    previous = weights.parent / "summary.json"
+    summary = json.loads(previous.read_text()) if previous.is_file() else _published_metrics(weights)
     summary.update(whole_training(summary))
-    return {"weights": str(init_weights), **{k: summary.get(k) for k in keys}}
+    # the digest names the start even after its file is moved or the hub publishes newer weights
+    digest = sha256_file(weights) if weights.is_file() else None
+    return {"weights": str(init_weights), "sha256": digest, **{k: summary.get(k) for k in keys}}
 
 
 COST_KEYS = ("train_minutes", "updates", "train_examples_seen")

@@ -6,6 +6,7 @@ import json
 
 def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     from training.asr_train import train_asr
+    from zoo.presets import sha256_file
 
     summary = train_asr("asr_deepspeech2_causal_synth", {
         "corpus_scale": "tiny", "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "runs"),
@@ -29,6 +30,7 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
         "time_budget_min": 0.05, "batch_size": 4, "patience": 1, "init_weights": str(run / "model.weights.h5")},
         verbose=0)
     assert again["continued_from"] == {"weights": str(run / "model.weights.h5"),
+                                       "sha256": sha256_file(run / "model.weights.h5"),
                                        "train_minutes": written["train_minutes"], "updates": written["updates"],
                                        "test_wer_greedy": written["test_wer_greedy"]}
 
@@ -87,6 +89,10 @@ def test_soup_start_merges_what_its_runs_know_of_one_file_and_refuses_disagreeme
         _shared_start([known, {**known, "updates": 100}])
     with pytest.raises(ConfigError, match="same weights"):
         _shared_start([known, {**known, "weights": "runs/other.weights.h5"}])
+    # runs record their start's sha256 (older runs did not): a file changed under the same name is refused
+    assert _shared_start([known, {**lost, "sha256": "ab" * 32}]) == {**known, "sha256": "ab" * 32}
+    with pytest.raises(ConfigError, match="disagree on their start's sha256"):
+        _shared_start([{**known, "sha256": "ab" * 32}, {**known, "sha256": "cd" * 32}])
 
 
 def test_wer_by_group_pools_espeak_variants_by_dialect():

@@ -31,7 +31,7 @@ def _corpus(root, n_per_split=2, seconds=1.2, rate=16000):
 def test_fine_tune_starts_from_init_weights(tmp_path):
     import keras
 
-    from zoo.presets import WEIGHTS_FILE, build_task, get_preset
+    from zoo.presets import WEIGHTS_FILE, build_task, get_preset, sha256_file
 
     preset = get_preset(PRESET)
     _corpus(tmp_path / "data" / preset.data["corpus"])
@@ -52,7 +52,8 @@ def test_fine_tune_starts_from_init_weights(tmp_path):
     trained.load_weights(str(tmp_path / "runs" / PRESET / WEIGHTS_FILE))
     for a, b in zip(trained.get_weights(), start.get_weights()):
         np.testing.assert_array_equal(a, b)  # learning rate 0: the run ends where it started
-    assert summary["continued_from"] == {"weights": str(init), "train_minutes": 12.5, "train_examples_seen": 800,
+    assert summary["continued_from"] == {"weights": str(init), "sha256": sha256_file(init), "train_minutes": 12.5,
+                                         "train_examples_seen": 800,
                                          "test": {"pesq": 1.5}}
     assert {"pesq", "stoi", "si_sdr"} <= set(summary["test"])
 
@@ -67,10 +68,10 @@ def test_continued_from_sums_the_cost_of_a_chain(tmp_path):
                                                   "continued_from": {"train_minutes": 50.5, "updates": 500,
                                                                      "train_examples_seen": 4000}}))
     assert continued_from(run / "model.weights.h5", ("train_minutes", "updates", "train_examples_seen", "test")) == {
-        "weights": str(run / "model.weights.h5"), "train_minutes": 80.5, "updates": 800, "train_examples_seen": 6400,
-        "test": {"si_sdr": 9.0}}
+        "weights": str(run / "model.weights.h5"), "sha256": None, "train_minutes": 80.5, "updates": 800,
+        "train_examples_seen": 6400, "test": {"si_sdr": 9.0}}  # no weights file here to take a digest of
     assert continued_from(tmp_path / "none" / "w.h5", ("train_minutes",)) == {
-        "weights": str(tmp_path / "none" / "w.h5"), "train_minutes": None}
+        "weights": str(tmp_path / "none" / "w.h5"), "sha256": None, "train_minutes": None}
 
 
 def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path, monkeypatch):
@@ -88,14 +89,16 @@ def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path, mo
                        "metrics": {"train_minutes": 104.6, "train_examples_seen": 68000, "test": {"si_sdri": 7.2}}}}
     (tmp_path / "hub" / "index.json").write_text(json.dumps(index))
     assert continued_from(weights, ("train_minutes", "train_examples_seen", "test")) == {
-        "weights": str(weights), "train_minutes": 104.6, "train_examples_seen": 68000, "test": {"si_sdri": 7.2}}
+        "weights": str(weights), "sha256": digest, "train_minutes": 104.6, "train_examples_seen": 68000,
+        "test": {"si_sdri": 7.2}}
     copy = tmp_path / "runs" / "start.weights.h5"  # a renamed copy elsewhere: found in the project's hub
     copy.parent.mkdir()
     copy.write_bytes(b"published weights")
     monkeypatch.setenv("ZOO_HUB_DIR", str(tmp_path / "hub"))
-    assert continued_from(copy, ("train_minutes",)) == {"weights": str(copy), "train_minutes": 104.6}
+    assert continued_from(copy, ("train_minutes",)) == {"weights": str(copy), "sha256": digest, "train_minutes": 104.6}
     weights.write_bytes(b"retrained since")  # no longer the published file: nothing is claimed
-    assert continued_from(weights, ("train_minutes",)) == {"weights": str(weights), "train_minutes": None}
+    assert continued_from(weights, ("train_minutes",)) == {
+        "weights": str(weights), "sha256": hashlib.sha256(b"retrained since").hexdigest(), "train_minutes": None}
 
 
 def test_whole_training_adds_the_runs_a_fine_tune_started_from():
