@@ -417,8 +417,8 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
 
 def _shared_start(starts: list) -> dict:
     """The one start (`continued_from`) of a soup's runs. They must name the same weights file; what each
-    recorded of the file's earlier cost must agree where both know it. A run may know less: a copy of
-    published weights loses its chain once the hub publishes newer ones, so a later run records None."""
+    recorded of the file's earlier cost must agree where both know it. A run may know less: before the hub
+    kept `earlier_weights` (training.publish), a copy of replaced published weights recorded None."""
     if any(start is None for start in starts) or len({start["weights"] for start in starts}) != 1:
         raise ConfigError("the runs of a soup must continue the same weights (averaging unrelated solutions gives "
                           "neither)", received=[(start or {}).get("weights") for start in starts],

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from training.recipe import whole_training
+from training.recipe import CHAIN_KEYS, whole_training
 from zoo.presets import WEIGHTS_FILE, hub_dir, sha256_file
 
 
@@ -40,6 +40,18 @@ def _metrics(summary: dict, task_class: str) -> dict:
     return metrics
 
 
+def _earlier_weights(previous: dict, files: dict) -> dict:
+    """{"earlier_weights": [...]}: the weights a preset published before, newest first, each with its
+    sha256 and the chain metrics (training.recipe.CHAIN_KEYS), so a run that continues a copy of them
+    still finds their cost after the hub publishes newer weights. {} when there is nothing earlier."""
+    earlier = list(previous.get("earlier_weights", []))
+    old = previous.get("files", {}).get(WEIGHTS_FILE, {}).get("sha256")
+    if old and old != files.get(WEIGHTS_FILE, {}).get("sha256") and all(e["sha256"] != old for e in earlier):
+        metrics = previous.get("metrics", {})
+        earlier.insert(0, {"sha256": old, "metrics": {k: metrics[k] for k in CHAIN_KEYS if k in metrics}})
+    return {"earlier_weights": earlier} if earlier else {}
+
+
 def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dict:
     hub = Path(hub or hub_dir())
     run_dir = Path(run_dir)
@@ -62,6 +74,7 @@ def publish_run(preset_name: str, run_dir: Path, hub: Path | None = None) -> dic
         "files": files,
         "metrics": _metrics(summary, preset.task_class),
         "recipe": f"zoo train {preset_name}",
+        **_earlier_weights(index.get(preset_name, {}), files),
     }
     _atomic_write_text(index_path, json.dumps(dict(sorted(index.items())), indent=2) + "\n")
     return index[preset_name]

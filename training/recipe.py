@@ -44,10 +44,10 @@ def time_budget(minutes: float):
 
 
 def _published_metrics(weights: Path) -> dict:
-    """The hub index's metrics of the published preset whose weights `weights` are (matched by sha256,
-    whatever the file is called: the index two folders up, as in hub/<preset>/, then the project's hub,
-    so a copy of a published file keeps its chain), else {}. Published metrics already count a
-    fine-tune's whole training."""
+    """The hub index's metrics of the published preset whose weights `weights` are or were (matched by
+    sha256, whatever the file is called: the index two folders up, as in hub/<preset>/, then the project's
+    hub, so a copy of a published file keeps its chain after newer weights replace it), else {}.
+    Published metrics already count a fine-tune's whole training."""
     from zoo.presets import hub_dir, read_hub_index, sha256_file
 
     if not weights.is_file():
@@ -57,6 +57,9 @@ def _published_metrics(weights: Path) -> dict:
         for entry in read_hub_index(root).values():
             if any(f.get("sha256") == digest for f in (entry.get("files") or {}).values()):
                 return dict(entry.get("metrics") or {})
+            for earlier in entry.get("earlier_weights", []):  # replaced since (training.publish keeps them)
+                if earlier["sha256"] == digest:
+                    return dict(earlier["metrics"])
     return {}
 
 
@@ -77,6 +80,8 @@ def continued_from(init_weights, keys) -> dict:
 
 
 COST_KEYS = ("train_minutes", "updates", "train_examples_seen")
+# the published metrics a continuation reads of its start (continued_from's keys, epochs for whole_training)
+CHAIN_KEYS = (*COST_KEYS, "epochs_run", "test_wer_greedy", "test")
 # experiment.json entries that say where a run read and wrote, not how it trained
 PLACE_SETTINGS = ("preset", "data_root", "output_dir", "init_weights")
 

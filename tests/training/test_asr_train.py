@@ -81,7 +81,7 @@ def test_soup_start_merges_what_its_runs_know_of_one_file_and_refuses_disagreeme
     from training.asr_train import _shared_start
     from zoo.errors import ConfigError
 
-    # the second run started after the hub published newer weights, so its lookup of the copy's chain failed
+    # the first run started before the hub kept earlier weights, so its lookup of the copy's chain failed
     known = {"weights": "runs/start.weights.h5", "train_minutes": 418.12, "updates": 49200, "test_wer_greedy": 0.1161}
     lost = {"weights": "runs/start.weights.h5", "train_minutes": None, "updates": None, "test_wer_greedy": None}
     assert _shared_start([lost, known]) == known

@@ -101,6 +101,34 @@ def test_continued_from_weights_pulled_from_the_hub_reads_the_index(tmp_path, mo
         "weights": str(weights), "sha256": hashlib.sha256(b"retrained since").hexdigest(), "train_minutes": None}
 
 
+def test_a_copy_of_published_weights_keeps_its_chain_after_the_hub_publishes_newer_ones(tmp_path, monkeypatch):
+    from training.publish import publish_run
+    from training.recipe import continued_from
+
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("ZOO_HUB_DIR", str(hub))
+    preset = "asr_rnnt_small_synth"
+
+    def publish(name, weights: bytes, minutes: float):
+        run = tmp_path / name / preset
+        run.mkdir(parents=True)
+        (run / "model.weights.h5").write_bytes(weights)
+        (run / "summary.json").write_text(json.dumps({"preset": preset, "train_minutes": minutes, "updates": 10,
+                                                      "test_wer_greedy": 0.2, "validation_wer_greedy": 0.1}))
+        return publish_run(preset, run, hub=hub)
+
+    first = publish("a", b"first weights", 40.0)
+    assert "earlier_weights" not in first
+    start = tmp_path / "start.weights.h5"  # a copy to continue from, as sessions make
+    start.write_bytes(b"first weights")
+    assert publish("b", b"second weights", 90.0)["earlier_weights"] == [
+        {"sha256": first["files"]["model.weights.h5"]["sha256"],
+         "metrics": {"train_minutes": 40.0, "updates": 10, "test_wer_greedy": 0.2}}]
+    assert continued_from(start, ("train_minutes", "updates"))["train_minutes"] == 40.0  # found among earlier
+    again = publish("c", b"second weights", 90.0)  # republishing the same weights adds nothing
+    assert len(again["earlier_weights"]) == 1
+
+
 def test_whole_training_adds_the_runs_a_fine_tune_started_from():
     from training.publish import _metrics
     from training.recipe import whole_training
