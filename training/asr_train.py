@@ -36,7 +36,7 @@ ASR_SETTINGS = frozenset({
     "batch_size", "learning_rate", "weight_decay", "warmup_epochs", "dropout", "patience", "time_budget_min",
     "augment", "noise_prob", "spec_augment", "snr_min_db", "time_mask_param", "freq_mask_param", "freq_warp",
     "tempo_perturb", "spectral_eq_db", "aux_ctc_weight", "prediction_dropout", "engine_balance",
-    "command_repeats"})
+    "command_repeats", "checkin_utterances"})
 
 
 def split_rows(manifest_path, split, limit=None):
@@ -456,6 +456,10 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
                           expected="init_weights (the whole model) or init_encoder (its encoder only)")
     preset, exp, run_dir, manifest = start_run(preset_name, overrides, recipe="the speech-recognition recipe",
                                                reads=ASR_SETTINGS)
+    if exp.checkin_utterances < 1:
+        raise ConfigError("checkin_utterances must be a whole number >= 1", received=exp.checkin_utterances,
+                          expected="validation utterances decoded per check-in (default 200)",
+                          fix="e.g. --set checkin_utterances=934 for the whole validation split of full_free")
     task = build_task(preset, dropout=exp.dropout, **_decoder_override(preset, exp.prediction_dropout))
     continued = None
     if init_weights or init_encoder:
@@ -489,7 +493,6 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
     trainer.compile(optimizer=optimizer)
     best_path = run_dir / WEIGHTS_FILE
     budget = exp.time_budget_min * 60.0
-    val_limit = 200  # a fixed subset, spread over every validation voice, keeps the check-ins cheap
 
     class Schedule(keras.callbacks.Callback):
         """Warmup, then cosine decay over the time budget; validation WER, best weights, early stop."""
@@ -511,10 +514,11 @@ def train_asr(preset_name: str, overrides: dict | None = None, *, verbose: int =
             optimizer.learning_rate.assign(lr)
 
         def on_epoch_end(self, epoch, logs=None):
-            refs, hyps, _, _ = decode_split(task, manifest, "validation", limit=val_limit)
+            refs, hyps, _, _ = decode_split(task, manifest, "validation", limit=exp.checkin_utterances)
             val_wer = wer(refs, hyps)
             elapsed = time.perf_counter() - self.start
             self.history.append({"epoch": epoch + 1, "loss": float(logs["loss"]), "val_wer": val_wer,
+                                 "checkin_utterances": len(refs),
                                  "minutes": round(elapsed / 60, 2),
                                  "lr": float(optimizer.learning_rate.numpy())})
             print(f"epoch {epoch + 1}: loss {logs['loss']:.3f} val WER {val_wer:.4f} ({elapsed / 60:.1f} min)",

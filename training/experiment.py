@@ -54,6 +54,10 @@ class Experiment:
     # corpus as it is); gives commands back their share on a free-text-rich corpus (full_free); only the
     # sequence recogniser recipe reads it.
     command_repeats: int = 1
+    # Validation utterances decoded at each check-in of the sequence recogniser recipe, evenly spread over
+    # the split's voices (more: a steadier choice of the best weights, slower check-ins; at least the
+    # split's size: all of it); only that recipe reads it.
+    checkin_utterances: int = 200
     corpus_scale: str = "full"
     resume: bool = True
 

@@ -5,7 +5,7 @@ import json
 
 
 def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
-    from training.asr_train import train_asr
+    from training.asr_train import split_rows, train_asr
     from zoo.presets import sha256_file
 
     summary = train_asr("asr_deepspeech2_causal_synth", {
@@ -20,6 +20,8 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     assert (run / "model.weights.h5").is_file()
     history = json.loads((run / "history.json").read_text())
     assert history and all("val_wer" in h for h in history)
+    validation = len(split_rows(tmp_path / "data" / "speech-sentences-synth" / "manifest.jsonl", "validation"))
+    assert all(h["checkin_utterances"] == min(200, validation) for h in history)  # the default subset
     assert summary["test_wer_greedy"] == written["test_wer_greedy"]
     groups = written["test_wer_greedy_by_group"]  # every test utterance in exactly one voice group
     assert sum(g["utterances"] for g in groups.values()) == written["test_utterances"]
@@ -27,8 +29,10 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     # `zoo train PRESET --set init_weights=PATH` continues from a run and records what it continued.
     again = train_asr("asr_deepspeech2_causal_synth", {
         "corpus_scale": "tiny", "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "runs2"),
-        "time_budget_min": 0.05, "batch_size": 4, "patience": 1, "init_weights": str(run / "model.weights.h5")},
-        verbose=0)
+        "time_budget_min": 0.05, "batch_size": 4, "patience": 1, "init_weights": str(run / "model.weights.h5"),
+        "checkin_utterances": "3"}, verbose=0)
+    assert all(h["checkin_utterances"] == 3 for h in json.loads((tmp_path / "runs2" / run.name / "history.json")
+                                                                .read_text()))
     assert again["continued_from"] == {"weights": str(run / "model.weights.h5"),
                                        "sha256": sha256_file(run / "model.weights.h5"),
                                        "train_minutes": written["train_minutes"], "updates": written["updates"],
@@ -69,7 +73,8 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     for bad, why in (({"average_runs": str(runs[0])}, "two or more"),
                      ({"average_runs": f"{run},{runs[0]}"}, "same weights"),  # run started from scratch
                      ({"average_runs": ",".join(map(str, runs)), "learning_rate": "0.1"}, "no effect"),
-                     ({"average_runs": f"{runs[0]},{tmp_path}"}, "not a finished run")):
+                     ({"average_runs": f"{runs[0]},{tmp_path}"}, "not a finished run"),
+                     ({"corpus_scale": "tiny", "checkin_utterances": "0"}, "checkin_utterances must be")):
         with pytest.raises(ConfigError, match=why):
             train_asr("asr_deepspeech2_causal_synth", {"data_root": str(tmp_path / "data"),
                                                        "output_dir": str(tmp_path / "bad"), **bad}, verbose=0)
