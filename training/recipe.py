@@ -43,16 +43,15 @@ def time_budget(minutes: float):
     return TimeBudget()
 
 
-def _published_metrics(weights: Path) -> dict:
-    """The hub index's metrics of the published preset whose weights `weights` are or were (matched by
-    sha256, whatever the file is called: the index two folders up, as in hub/<preset>/, then the project's
-    hub, so a copy of a published file keeps its chain after newer weights replace it), else {}.
-    Published metrics already count a fine-tune's whole training."""
-    from zoo.presets import hub_dir, read_hub_index, sha256_file
+def _published_metrics(weights: Path, digest: str | None) -> dict:
+    """The hub index's metrics of the published preset whose weights `weights` (sha256 `digest`) are or
+    were (matched by sha256, whatever the file is called: the index two folders up, as in hub/<preset>/,
+    then the project's hub, so a copy of a published file keeps its chain after newer weights replace it),
+    else {}. Published metrics already count a fine-tune's whole training."""
+    from zoo.presets import hub_dir, read_hub_index
 
-    if not weights.is_file():
+    if digest is None:
         return {}
-    digest = sha256_file(weights)
     for root in dict.fromkeys((weights.parent.parent.resolve(), hub_dir().resolve())):
         for entry in read_hub_index(root).values():
             if any(f.get("sha256") == digest for f in (entry.get("files") or {}).values()):
@@ -71,11 +70,11 @@ def continued_from(init_weights, keys) -> dict:
     from zoo.presets import sha256_file
 
     weights = Path(init_weights)
-    previous = weights.parent / "summary.json"
-    summary = json.loads(previous.read_text()) if previous.is_file() else _published_metrics(weights)
-    summary.update(whole_training(summary))
     # the digest names the start even after its file is moved or the hub publishes newer weights
     digest = sha256_file(weights) if weights.is_file() else None
+    previous = weights.parent / "summary.json"
+    summary = json.loads(previous.read_text()) if previous.is_file() else _published_metrics(weights, digest)
+    summary.update(whole_training(summary))
     return {"weights": str(init_weights), "sha256": digest, **{k: summary.get(k) for k in keys}}
 
 
