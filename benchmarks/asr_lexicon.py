@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without `pip install -e`
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from asr_sentence_kinds import KINDS, recognisers_and_corpus  # noqa: E402
+from asr_sentence_kinds import KINDS, recognisers_and_corpus, weights_label  # noqa: E402
 from report import machine, write_section  # noqa: E402
 
 BEAM_WIDTH = 8
@@ -36,7 +36,7 @@ def measure(name: str, weights: str | None, manifest: Path) -> dict:
     rows = split_rows(manifest, "test")
     test_words = [w for ref in refs for w in ref.split()]
     known = set(words)
-    out = {"preset": name, "weights": weights or "published", "lexicon_words": len(known),
+    out = {"preset": name, "weights": weights_label(name, weights), "lexicon_words": len(known),
            "oov": sum(w not in known for w in test_words) / max(len(test_words), 1),
            "per_utterance_ms": {k: 1000 * v / max(len(refs), 1) for k, v in seconds.items()}}
     for key, hyps in (("greedy", greedy), ("beam", beam), ("beam_lexicon", kept)):

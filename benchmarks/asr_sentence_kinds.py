@@ -31,6 +31,17 @@ def published_recognisers() -> list[str]:
             if p.task_class == "SpeechRecognizer" and WEIGHTS_FILE in index.get(p.name, {}).get("files", {})]
 
 
+def weights_label(name: str, weights: str | None) -> str:
+    """How a table names the weights it measured: a run's path, or the published file with its sha256 (the
+    hub republishes presets, so a bare "published" row would silently stop describing the hub's weights)."""
+    if weights:
+        return weights
+    from zoo import hub
+    from zoo.presets import WEIGHTS_FILE
+
+    return f"published (sha256 {hub.resolve_index()[name]['files'][WEIGHTS_FILE]['sha256'][:8]})"
+
+
 def measure(name: str, weights: str | None, manifest: Path) -> dict:
     from training.asr_train import decode_split, sentence_kind, split_rows, wer_by_group
     from zoo.metrics.asr import wer
@@ -42,7 +53,7 @@ def measure(name: str, weights: str | None, manifest: Path) -> dict:
     words = {k: 0 for k in KINDS}
     for row, ref in zip(rows, refs):
         words[sentence_kind(row)] += len(ref.split())
-    return {"preset": name, "weights": weights or "published", "wer": wer(refs, greedy),
+    return {"preset": name, "weights": weights_label(name, weights), "wer": wer(refs, greedy),
             "kinds": wer_by_group(rows, refs, greedy, key=sentence_kind), "words": words}
 
 
