@@ -3,7 +3,7 @@
 import pytest
 
 from zoo.errors import ConfigError
-from zoo.metrics.asr import UtteranceErrors, cer, char_errors, wer, word_errors
+from zoo.metrics.asr import UtteranceErrors, cer, char_errors, wer, wer_difference, word_errors
 
 REFS = ["the cat sat on the mat", "hello world", "a b c"]
 HYPS = ["the cat sit on mat", "hello  big world ", "a b c"]
@@ -56,3 +56,26 @@ def test_mismatched_or_bad_inputs_are_clear_errors():
         word_errors(["a", "b"], ["a", [1, 2]])
     with pytest.raises(ConfigError, match="list of strings"):
         wer(["a"], 3)
+
+
+def test_wer_difference_paired_bootstrap_against_the_normal_approximation():
+    import numpy as np
+
+    refs = ["a b c d"] * 400
+    worse = ["a b c x" if i % 2 else "a b c d" for i in range(400)]  # one substitution on odd utterances
+    better = ["a b x d" if i % 3 == 0 else "a b c d" for i in range(400)]  # one on every third
+    same = wer_difference(refs, worse, list(worse))
+    assert (same.difference, same.low, same.high, same.share_better, same.resamples) == (0.0, 0.0, 0.0, 0.0, 0)
+    result = wer_difference(refs, worse, better, resamples=4000)
+    assert result.difference == pytest.approx(wer(refs, better) - wer(refs, worse))
+    # per-utterance differences d_i (in words of 4): the mean's standard error is sd(d) / sqrt(n)
+    d = np.array([(i % 3 == 0) - (i % 2) for i in range(400)], float) / 4
+    half_width = 1.96 * d.std() / np.sqrt(len(d))
+    assert result.low == pytest.approx(result.difference - half_width, abs=0.15 * half_width)
+    assert result.high == pytest.approx(result.difference + half_width, abs=0.15 * half_width)
+    assert result.high < 0 and result.share_better > 0.99
+    # better on every utterance: every resample says so
+    everywhere = wer_difference(["a b", "c d", "e f"], ["x y", "x d", "x f"], ["a y", "c d", "e f"], resamples=500)
+    assert everywhere.share_better == 1.0 and everywhere.high < 0
+    with pytest.raises(ConfigError, match="differ in length"):
+        wer_difference(refs, worse, better[:3])

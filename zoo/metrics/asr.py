@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jiwer
+import numpy as np
 
 from zoo.errors import ConfigError
 
@@ -113,3 +114,49 @@ def char_errors(references: Sequence[str] | str,
     """Per-utterance character hits, substitutions, deletions and insertions."""
     refs, hyps = _check(references, hypotheses)
     return _breakdown(jiwer.process_characters(refs, hyps), refs, hyps)
+
+
+@dataclass(frozen=True)
+class WerDifference:
+    """WER of `candidate` minus WER of `reference` on the same utterances, with a paired bootstrap.
+
+    Attributes: difference (float, negative when the candidate is better); low, high (the interval's
+    bounds); share_better (fraction of resamples in which the candidate's WER is lower); resamples (int).
+    """
+
+    difference: float
+    low: float
+    high: float
+    share_better: float
+    resamples: int
+
+
+def wer_difference(references: Sequence[str], reference_hypotheses: Sequence[str],
+                   candidate_hypotheses: Sequence[str], *, confidence: float = 0.95, resamples: int = 2000,
+                   seed: int = 0) -> WerDifference:
+    """How sure a split is that one recogniser beats another: both decode the same utterances, which
+    scipy.stats.bootstrap resamples with replacement (paired: one draw for both), and each resample's
+    corpus WER difference is (errors_b - errors_a) / words. Utterances that share speakers are not
+    independent, so the interval understates what another set of voices would show."""
+    from scipy.stats import bootstrap
+
+    refs, ref_hyps = _check(references, reference_hypotheses)
+    _, cand_hyps = _check(references, candidate_hypotheses)
+    a, b = word_errors(refs, ref_hyps), word_errors(refs, cand_hyps)
+    errors_a = np.array([u.errors for u in a], float)
+    errors_b = np.array([u.errors for u in b], float)
+    words = np.array([u.reference_length for u in a], float)
+    if words.sum() == 0:
+        raise ConfigError("no reference words to score", received="empty references",
+                          expected="references with words", fix="pass the evaluation set's transcripts")
+
+    def statistic(ea, eb, n, axis=-1):
+        return (eb.sum(axis) - ea.sum(axis)) / np.maximum(n.sum(axis), 1)
+
+    observed = float(statistic(errors_a, errors_b, words))
+    if len(refs) < 2 or np.array_equal(errors_a, errors_b):  # nothing to resample, or every resample gives 0
+        return WerDifference(observed, observed, observed, 0.0, 0)
+    result = bootstrap((errors_a, errors_b, words), statistic, paired=True, vectorized=True, n_resamples=resamples,
+                       confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
+    return WerDifference(observed, float(result.confidence_interval.low), float(result.confidence_interval.high),
+                         float(np.mean(result.bootstrap_distribution < 0)), resamples)
