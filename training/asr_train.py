@@ -361,17 +361,21 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
     """`zoo train PRESET --set average_runs=RUN,RUN...`: a uniform model soup of finished runs of
     PRESET that continued the same weights (settings tried side by side): their weights averaged
     (training.recipe.average_weights), then evaluated and summarised like a trained run, with their
-    summed cost (so tables count every ingredient). Writes runs/PRESET/ under output_dir, as training
-    would; only data_root, output_dir and corpus_scale may be set beside it (nothing trains)."""
+    summed cost (so tables count every ingredient). `--set average_with_start=true` adds the weights the
+    runs continued as one more ingredient (a WiSE-FT-style pull back toward the start; its cost is already
+    in the chain). Writes runs/PRESET/ under output_dir, as training would; only data_root, output_dir,
+    corpus_scale and average_with_start may be set beside it (nothing trains)."""
     from training.corpora.registry import make_corpus
+    from training.experiment import coerce_setting
     from training.recipe import PLACE_SETTINGS, average_weights
     from zoo.presets import WEIGHTS_FILE, build_task, get_preset
 
     overrides = dict(overrides or {})
-    ignored = sorted(set(overrides) - {"data_root", "output_dir", "corpus_scale"})
+    ignored = sorted(set(overrides) - {"data_root", "output_dir", "corpus_scale", "average_with_start"})
     if ignored:
         raise ConfigError("average_runs trains nothing, so these settings would have no effect", received=ignored,
-                          expected="only data_root, output_dir and corpus_scale beside average_runs",
+                          expected="only data_root, output_dir, corpus_scale and average_with_start beside "
+                                   "average_runs",
                           fix="set them on the runs being averaged")
     dirs = [Path(r.strip()) for r in (runs.split(",") if isinstance(runs, str) else runs) if str(r).strip()]
     if len(dirs) < 2:
@@ -392,6 +396,10 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
             raise ConfigError(f"{run} is a run of another preset", received=summaries[-1].get("preset"),
                               expected=preset_name, fix="average runs of the preset being trained")
     start = _shared_start([s.get("continued_from") for s in summaries])
+    ingredients = [run / WEIGHTS_FILE for run in dirs]
+    with_start = coerce_setting("average_with_start", overrides.get("average_with_start", False), bool)
+    if with_start:
+        ingredients.insert(0, _verified_start(start))
     preset = get_preset(preset_name)
     run_dir = Path(overrides.get("output_dir", "runs")) / preset_name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -401,9 +409,9 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
     (run_dir / "experiment.json").write_text(json.dumps({
         "preset": preset_name, "data_root": str(data_root), "output_dir": str(run_dir.parent), "corpus_scale": scale,
         "average_runs": [{"run": str(run), **{k: v for k, v in s.items() if k not in PLACE_SETTINGS}}
-                         for run, s in zip(dirs, settings)]}, indent=2) + "\n")
+                         for run, s in zip(dirs, settings)], "average_with_start": with_start}, indent=2) + "\n")
     task = build_task(preset)
-    average_weights(task, [run / WEIGHTS_FILE for run in dirs])
+    average_weights(task, ingredients)
     task.save_weights(str(run_dir / WEIGHTS_FILE))
     cost = {key: round(sum(s[key] for s in summaries), 2) for key in ("train_minutes", "epochs_run", "updates")}
     averaged = [{"run": str(run), "validation_wer_greedy": s.get("validation_wer_greedy"),
@@ -412,7 +420,20 @@ def average_asr_runs(preset_name: str, runs, overrides: dict | None = None) -> d
     # the machine the minutes were spent on is the runs', not this one's (averaging takes seconds)
     machine = "; ".join(dict.fromkeys(str(s.get("machine", "?")) for s in summaries))
     return _evaluate_and_summarise(task, preset, manifest, run_dir, cost, start,
-                                   {"averaged_runs": averaged, "machine": machine})
+                                   {"averaged_runs": averaged, "averaged_with_start": with_start, "machine": machine})
+
+
+def _verified_start(start: dict) -> Path:
+    """The start file of a soup's runs, refused unless it still holds the bytes the runs continued."""
+    from zoo.presets import sha256_file
+
+    path = Path(start["weights"])
+    found = sha256_file(path) if path.is_file() else None
+    if found is None or (start.get("sha256") and found != start["sha256"]):
+        raise ConfigError("average_with_start needs the runs' start file, unchanged", received=found,
+                          expected=f"{path} with sha256 {start.get('sha256')}",
+                          fix="restore the file the runs continued, or average without the start")
+    return path
 
 
 def _shared_start(starts: list) -> dict:

@@ -96,7 +96,7 @@ class Experiment:
                     received=key,
                     expected=", ".join(sorted(k for k in hints if k != "preset")),
                 )
-            changes[key] = _coerce(key, raw, hints[key])
+            changes[key] = coerce_setting(key, raw, hints[key])
         return dataclasses.replace(self, **changes)
 
     def run_dir(self) -> Path:
@@ -115,7 +115,8 @@ class Experiment:
 RUN_SETTINGS = frozenset({"data_root", "output_dir", "seed", "corpus_scale"})
 
 
-def _coerce(key, raw, typ):
+def coerce_setting(key, raw, typ):
+    """A `--set KEY=raw` string as `typ` (bool accepts true/false, yes/no, on/off, 1/0), else a ConfigError."""
     if not isinstance(raw, str):
         return raw
     try:

@@ -98,10 +98,13 @@ def _recipe_lines(preset, entry, metrics, summary, run_dir: Path) -> list[str]:
              "init_weights=<the previous run's model.weights.h5>` with its settings")
     if last.get("average_runs"):  # a model soup of runs that continued the same weights (training.asr_train)
         runs = last.pop("average_runs")
+        with_start = last.pop("average_with_start", False)
         return [f"- the weights are the average (a uniform model soup) of {len(runs)} runs that continued the same "
-                f"weights; their settings: `{json.dumps(runs, sort_keys=True)}`",
+                + ("weights and those weights themselves" if with_start else "weights")
+                + f"; their settings: `{json.dumps(runs, sort_keys=True)}`",
                 f"- reproduce: {chain}; the last step trains each run above from the same weights and averages them "
-                f"with `zoo train {preset.name} --set average_runs=RUN,RUN`"
+                f"with `zoo train {preset.name} --set average_runs=RUN,RUN"
+                + (" --set average_with_start=true`" if with_start else "`")
                 + (f"; the whole chain, every averaged run counted, {metrics['epochs_run']} epochs, "
                    f"{metrics['train_minutes']} min, the last runs on {metrics.get('machine', '?')}" if known else "")]
     return [f"- training settings of the last run: `{json.dumps(last, sort_keys=True) if last else 'not recorded'}`",

@@ -68,3 +68,9 @@ def test_recognizer_card_shows_wer_per_voice_group_and_no_class_labels(tmp_path)
             '`[{"command_repeats": 2, "run": "runs/a/x"}, {"command_repeats": 3, "run": "runs/b/x"}]`') in card
     assert "--set average_runs=RUN,RUN`; the whole chain, every averaged run counted, 9.0 epochs, 90.0 min" in card
     assert "training settings of the last run" not in card
+    # --set average_with_start=true: the start weights are one more ingredient, and the command says so
+    soup = json.loads((run / "experiment.json").read_text())
+    (run / "experiment.json").write_text(json.dumps({**soup, "average_with_start": True}))
+    card = build_model_card(name, run, hub=tmp_path / "hub")
+    assert "of 2 runs that continued the same weights and those weights themselves; their settings" in card
+    assert "--set average_runs=RUN,RUN --set average_with_start=true`; the whole chain" in card

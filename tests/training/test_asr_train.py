@@ -70,7 +70,20 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
     assert 0.0 <= soup["test_wer_greedy"] <= 10.0 and soup["validation_wer_greedy"] is not None
     card_settings = json.loads((tmp_path / "soup" / "asr_deepspeech2_causal_synth" / "experiment.json").read_text())
     assert [r["seed"] for r in card_settings["average_runs"]] == [0, 7]  # each run's own settings
+    # --set average_with_start=true: the start the runs continued is a third ingredient; its cost is in the chain
+    with_start = train_asr("asr_deepspeech2_causal_synth", {
+        "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "soup_start"),
+        "average_runs": ",".join(map(str, runs)), "average_with_start": "true"}, verbose=0)
+    task = build_task(get_preset("asr_deepspeech2_causal_synth"))
+    task.load_weights(str(run / "model.weights.h5"))
+    start_weights = task.get_weights()
+    task.load_weights(str(tmp_path / "soup_start" / "asr_deepspeech2_causal_synth" / "model.weights.h5"))
+    for a, b, s, mean in zip(weights[0], weights[1], start_weights, task.get_weights()):
+        np.testing.assert_allclose(mean, (a + b + s) / 3, rtol=1e-5, atol=1e-6)
+    assert with_start["averaged_with_start"] and not soup["averaged_with_start"]
+    assert with_start["updates"] == soup["updates"] and with_start["continued_from"] == soup["continued_from"]
     for bad, why in (({"average_runs": str(runs[0])}, "two or more"),
+                     ({"average_runs": ",".join(map(str, runs)), "average_with_start": "maybe"}, "bad value"),
                      ({"average_runs": f"{run},{runs[0]}"}, "same weights"),  # run started from scratch
                      ({"average_runs": ",".join(map(str, runs)), "learning_rate": "0.1"}, "no effect"),
                      ({"average_runs": f"{runs[0]},{tmp_path}"}, "not a finished run"),
@@ -78,6 +91,11 @@ def test_tiny_asr_recipe_runs_and_reports_wer(tmp_path):
         with pytest.raises(ConfigError, match=why):
             train_asr("asr_deepspeech2_causal_synth", {"data_root": str(tmp_path / "data"),
                                                        "output_dir": str(tmp_path / "bad"), **bad}, verbose=0)
+    (run / "model.weights.h5").write_bytes((runs[0] / "model.weights.h5").read_bytes())  # the start changed since
+    with pytest.raises(ConfigError, match="the runs' start file, unchanged"):
+        train_asr("asr_deepspeech2_causal_synth", {
+            "data_root": str(tmp_path / "data"), "output_dir": str(tmp_path / "bad"),
+            "average_runs": ",".join(map(str, runs)), "average_with_start": "true"}, verbose=0)
 
 
 def test_soup_start_merges_what_its_runs_know_of_one_file_and_refuses_disagreement():
