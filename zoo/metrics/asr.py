@@ -1,4 +1,5 @@
-"""Speech-recognition metrics with jiwer: corpus WER and CER and a per-utterance error breakdown.
+"""Speech-recognition metrics with jiwer: corpus WER and CER, a per-utterance error breakdown, and a paired
+bootstrap of the WER difference between two recognisers (scipy.stats.bootstrap).
 
 Text is compared as given after jiwer's default transforms: words are split on whitespace
 (leading, trailing and repeated spaces ignored); characters include the single spaces between
