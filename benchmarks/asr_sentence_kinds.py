@@ -75,8 +75,6 @@ def table(results) -> str:
 def recognisers_and_corpus(argv, description):
     """The ASR benchmarks' command line: ([(preset, weights path or None)], manifest, args), or None (with
     a message) when the corpus is not generated."""
-    from training.corpora.registry import manifest_path
-
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--presets", default="", help="comma-separated (default: every published recogniser)")
     parser.add_argument("--weights", default="", help="preset=path,... : a run's weights instead of the hub's")
@@ -84,11 +82,19 @@ def recognisers_and_corpus(argv, description):
     args = parser.parse_args(argv)
     weights = dict(item.split("=", 1) for item in args.weights.split(",") if item)
     names = [n for n in args.presets.split(",") if n] or published_recognisers()
-    manifest = manifest_path("speech-sentences-synth", args.data_root)
+    manifest = sentence_manifest(args.data_root)
+    return None if manifest is None else ([(name, weights.get(name)) for name in names], manifest, args)
+
+
+def sentence_manifest(data_root) -> Path | None:
+    """The speech-sentences-synth manifest under data_root, or None (with a message) when not generated."""
+    from training.corpora.registry import manifest_path
+
+    manifest = manifest_path("speech-sentences-synth", data_root)
     if not manifest.exists():
         print(f"no corpus at {manifest}: run `zoo data make speech-sentences-synth` first", file=sys.stderr)
         return None
-    return [(name, weights.get(name)) for name in names], manifest, args
+    return manifest
 
 
 def main(argv=None):

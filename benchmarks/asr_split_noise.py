@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without `pip install -e`
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from asr_sentence_kinds import weights_label  # noqa: E402
+from asr_sentence_kinds import sentence_manifest, weights_label  # noqa: E402
 from report import machine, write_section  # noqa: E402
 
 SPLITS = ("validation", "test")
@@ -65,8 +65,6 @@ def table(name, reference, candidates, decoded, resamples) -> str:
 
 
 def main(argv=None):
-    from training.corpora.registry import manifest_path
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="asr_rnnt_small_synth")
     parser.add_argument("--weights", required=True, help="comma-separated weights files of the candidates")
@@ -79,9 +77,8 @@ def main(argv=None):
     if missing:
         print(f"no weights file at {', '.join(missing)}: pass a run's model.weights.h5", file=sys.stderr)
         return 1
-    manifest = manifest_path("speech-sentences-synth", args.data_root)
-    if not manifest.exists():
-        print(f"no corpus at {manifest}: run `zoo data make speech-sentences-synth` first", file=sys.stderr)
+    manifest = sentence_manifest(args.data_root)
+    if manifest is None:
         return 1
     host = machine()
     decoded = {weights: decode(args.preset, weights, manifest) for weights in [args.reference, *candidates]}

@@ -122,7 +122,8 @@ class WerDifference:
     """WER of `candidate` minus WER of `reference` on the same utterances, with a paired bootstrap.
 
     Attributes: difference (float, negative when the candidate is better); low, high (the interval's
-    bounds); share_better (fraction of resamples in which the candidate's WER is lower); resamples (int).
+    bounds); share_better (fraction of resamples in which the candidate's WER is lower); resamples (int, 0
+    when nothing was resampled: one utterance, or equal errors on every utterance).
     """
 
     difference: float
