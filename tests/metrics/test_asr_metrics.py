@@ -79,3 +79,24 @@ def test_wer_difference_paired_bootstrap_against_the_normal_approximation():
     assert everywhere.share_better == 1.0 and everywhere.high < 0
     with pytest.raises(ConfigError, match="differ in length"):
         wer_difference(refs, worse, better[:3])
+
+
+def test_wer_difference_resampling_groups_sees_the_voices_disagree():
+    # four voices of 100 utterances: the candidate is better on two, worse on one, equal on one
+    refs = ["a b"] * 400
+    groups = [f"voice{i // 100}" for i in range(400)]
+    base = ["a b" if i // 100 == 2 else "a x" for i in range(400)]
+    cand = ["a x" if i // 100 in (2, 3) else "a b" for i in range(400)]
+    by_utterance = wer_difference(refs, base, cand, resamples=2000)
+    by_voice = wer_difference(refs, base, cand, groups=groups, resamples=2000)
+    assert by_voice.difference == by_utterance.difference == pytest.approx((-200 + 100) / 800)
+    assert by_utterance.high < 0  # 400 utterances look sure ...
+    assert by_voice.low < 0 < by_voice.high  # ... four voices are not
+    # one utterance per group is the utterance bootstrap itself
+    alone = wer_difference(refs, base, cand, groups=[f"{i:03d}" for i in range(400)], resamples=2000)
+    assert (alone.low, alone.high, alone.share_better) == pytest.approx(
+        (by_utterance.low, by_utterance.high, by_utterance.share_better))
+    one_voice = wer_difference(refs, base, cand, groups=["v"] * 400)
+    assert (one_voice.low, one_voice.high, one_voice.resamples) == (one_voice.difference, one_voice.difference, 0)
+    with pytest.raises(ConfigError, match="one label per utterance"):
+        wer_difference(refs, base, cand, groups=groups[:10])

@@ -123,7 +123,7 @@ class WerDifference:
 
     Attributes: difference (float, negative when the candidate is better); low, high (the interval's
     bounds); share_better (fraction of resamples in which the candidate's WER is lower); resamples (int, 0
-    when nothing was resampled: one utterance, or equal errors on every utterance).
+    when nothing was resampled: one utterance or group, or equal errors on every one).
     """
 
     difference: float
@@ -134,12 +134,16 @@ class WerDifference:
 
 
 def wer_difference(references: Sequence[str], reference_hypotheses: Sequence[str],
-                   candidate_hypotheses: Sequence[str], *, confidence: float = 0.95, resamples: int = 2000,
-                   seed: int = 0) -> WerDifference:
+                   candidate_hypotheses: Sequence[str], *, groups: Sequence | None = None,
+                   confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> WerDifference:
     """How sure a split is that one recogniser beats another: both decode the same utterances, which
     scipy.stats.bootstrap resamples with replacement (paired: one draw for both), and each resample's
     corpus WER difference is (errors_b - errors_a) / words. Utterances that share speakers are not
-    independent, so the interval understates what another set of voices would show."""
+    independent, so the interval understates what another set of voices would show.
+
+    groups: one label per utterance (e.g. its voice) to resample whole groups instead (a cluster
+    bootstrap): each group's errors and words are summed first. With few groups the interval is coarse,
+    but it answers the question a held-out-voice split asks: would other voices agree?"""
     from scipy.stats import bootstrap
 
     refs, ref_hyps = _check(references, reference_hypotheses)
@@ -151,14 +155,26 @@ def wer_difference(references: Sequence[str], reference_hypotheses: Sequence[str
     if words.sum() == 0:
         raise ConfigError("no reference words to score", received="empty references",
                           expected="references with words", fix="pass the evaluation set's transcripts")
+    if groups is not None:
+        errors_a, errors_b, words = _group_sums(groups, len(refs), errors_a, errors_b, words)
 
     def statistic(ea, eb, n, axis=-1):
         return (eb.sum(axis) - ea.sum(axis)) / np.maximum(n.sum(axis), 1)
 
     observed = float(statistic(errors_a, errors_b, words))
-    if len(refs) < 2 or np.array_equal(errors_a, errors_b):  # nothing to resample, or every resample gives 0
+    if len(words) < 2 or np.array_equal(errors_a, errors_b):  # nothing to resample, or every resample gives 0
         return WerDifference(observed, observed, observed, 0.0, 0)
     result = bootstrap((errors_a, errors_b, words), statistic, paired=True, vectorized=True, n_resamples=resamples,
                        confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed))
     return WerDifference(observed, float(result.confidence_interval.low), float(result.confidence_interval.high),
                          float(np.mean(result.bootstrap_distribution < 0)), resamples)
+
+
+def _group_sums(groups: Sequence, count: int, *columns: np.ndarray) -> list[np.ndarray]:
+    """Each column summed per group label (groups sorted by label)."""
+    if isinstance(groups, str) or len(groups) != count:
+        raise ConfigError("groups must give one label per utterance",
+                          received=f"{type(groups).__name__} of length {len(groups)}", expected=f"{count} labels",
+                          fix="pass e.g. the voice of each utterance, in the order of the references")
+    labels, index = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    return [np.bincount(index, weights=column, minlength=len(labels)) for column in columns]
