@@ -7,7 +7,8 @@ bootstrap over the utterances of the validation and test splits, each candidate 
 The reference is the preset's published weights unless --reference names a file. Every model decodes both
 splits with the in-graph greedy decoder; zoo.metrics.asr.wer_difference resamples utterances (the same draw
 for both models) and gives the 95% interval of the WER difference and the share of resamples in which the
-candidate is better. The table goes into docs/benchmarks.md between markers, with the machine it ran on.
+candidate is better; it then resamples whole voice groups (a cluster bootstrap) and counts the groups whose
+WER the candidate lowers. The table goes into docs/benchmarks.md between markers, with the machine it ran on.
 """
 
 from __future__ import annotations
@@ -39,29 +40,51 @@ def decode(name: str, weights: str | None, manifest: Path) -> dict:
     return out
 
 
-def split_line(manifest: Path, split: str, refs) -> str:
+def voice_groups(manifest: Path, split: str) -> list[str]:
+    """The voice group of each utterance of a split, in the order decode_split returns them."""
     from training.asr_train import split_rows, voice_group
 
-    voices = sorted({voice_group(row) for row in split_rows(manifest, split)})
+    return [voice_group(row) for row in split_rows(manifest, split)]
+
+
+def split_line(manifest: Path, split: str, refs) -> str:
+    voices = sorted(set(voice_groups(manifest, split)))
     return (f"{split}: {len(refs)} utterances, {sum(len(r.split()) for r in refs):,} words, "
             f"voice groups {', '.join(voices)}")
 
 
-def table(name, reference, candidates, decoded, resamples) -> str:
+def interval(d) -> str:
+    return f"[{d.low * 100:+.2f}, {d.high * 100:+.2f}]"
+
+
+def table(name, reference, candidates, decoded, groups, resamples) -> str:
+    """One row per split and model; `groups` {split: voice group of each utterance}."""
     from training.reports import markdown_table
     from zoo.metrics.asr import wer, wer_difference
 
     body = []
     for split in SPLITS:
         refs, base = decoded[reference][split]
-        body.append([split, weights_label(name, reference), f"{wer(refs, base):.2%}", "reference", "", ""])
+        body.append([split, weights_label(name, reference), f"{wer(refs, base):.2%}", "reference", "", "", "", ""])
+        voices = sorted(set(groups[split]))
         for weights in candidates:
             hyps = decoded[weights][split][1]
             d = wer_difference(refs, base, hyps, resamples=resamples)
+            by_voice = wer_difference(refs, base, hyps, groups=groups[split], resamples=resamples)
+            better = sum(_group_wer(refs, hyps, groups[split], v) < _group_wer(refs, base, groups[split], v)
+                         for v in voices)
             body.append([split, weights_label(name, weights), f"{wer(refs, hyps):.2%}", f"{d.difference * 100:+.2f}",
-                         f"[{d.low * 100:+.2f}, {d.high * 100:+.2f}]", f"{d.share_better:.0%}"])
-    return markdown_table(["split", "weights", "WER greedy", "minus reference (points)", "95% interval (points)",
-                           "resamples where better"], body)
+                         interval(d), f"{d.share_better:.0%}", interval(by_voice), f"{better} of {len(voices)}"])
+    return markdown_table(["split", "weights", "WER greedy", "minus reference (points)",
+                           "95% interval, utterances resampled", "resamples where better",
+                           "95% interval, voice groups resampled", "voice groups where better"], body)
+
+
+def _group_wer(refs, hyps, groups, voice) -> float:
+    from zoo.metrics.asr import wer
+
+    keep = [i for i, g in enumerate(groups) if g == voice]
+    return wer([refs[i] for i in keep], [hyps[i] for i in keep])
 
 
 def main(argv=None):
@@ -83,16 +106,20 @@ def main(argv=None):
     host = machine()
     decoded = {weights: decode(args.preset, weights, manifest) for weights in [args.reference, *candidates]}
     splits = [split_line(manifest, split, decoded[args.reference][split][0]) for split in SPLITS]
+    groups = {split: voice_groups(manifest, split) for split in SPLITS}
     section = write_section("asr-split-noise", "\n".join([
         "## Speech recognition: how far apart WERs must be to differ (`benchmarks/asr_split_noise.py`)",
         "",
         f"Machine: {host}. Preset `{args.preset}`, greedy decoding (in the graph) of the held-out-voice "
         f"splits of speech-sentences-synth ({'; '.join(splits)}). Each candidate minus the reference, with a "
-        f"paired bootstrap over utterances ({args.resamples:,} resamples, scipy.stats.bootstrap, percentile "
-        "interval): an interval that holds 0 means this split cannot tell the two apart. Utterances of one "
-        "voice are not independent, so the intervals understate what another set of voices would show.",
+        f"paired bootstrap ({args.resamples:,} resamples, scipy.stats.bootstrap, percentile interval): an "
+        "interval that holds 0 means this split cannot tell the two apart. Resampling utterances treats them "
+        "as independent, which utterances of one voice are not; resampling whole voice groups (a cluster "
+        "bootstrap, `wer_difference(groups=...)`) asks whether another set of voices would agree, coarsely, "
+        f"with only {' and '.join(str(len(set(groups[split]))) for split in SPLITS)} groups. The last column "
+        "counts the voice groups whose WER the candidate lowers.",
         "",
-        table(args.preset, args.reference, candidates, decoded, args.resamples),
+        table(args.preset, args.reference, candidates, decoded, groups, args.resamples),
     ]))
     print(section)
     return 0

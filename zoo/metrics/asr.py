@@ -139,7 +139,7 @@ def wer_difference(references: Sequence[str], reference_hypotheses: Sequence[str
     """How sure a split is that one recogniser beats another: both decode the same utterances, which
     scipy.stats.bootstrap resamples with replacement (paired: one draw for both), and each resample's
     corpus WER difference is (errors_b - errors_a) / words. Utterances that share speakers are not
-    independent, so the interval understates what another set of voices would show.
+    independent, so this interval need not hold for another set of voices.
 
     groups: one label per utterance (e.g. its voice) to resample whole groups instead (a cluster
     bootstrap): each group's errors and words are summed first. With few groups the interval is coarse,
