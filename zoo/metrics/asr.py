@@ -142,8 +142,9 @@ def wer_difference(references: Sequence[str], reference_hypotheses: Sequence[str
     independent, so this interval need not hold for another set of voices.
 
     groups: one label per utterance (e.g. its voice) to resample whole groups instead (a cluster
-    bootstrap): each group's errors and words are summed first. With few groups the interval is coarse,
-    but it answers the question a held-out-voice split asks: would other voices agree?"""
+    bootstrap): each group's errors and words are summed first. It answers the question a held-out-voice
+    split asks (would other voices agree?), but from few groups its interval is coarse and can come out
+    narrower than the utterance one, so it is no stricter check."""
     from scipy.stats import bootstrap
 
     refs, ref_hyps = _check(references, reference_hypotheses)
