@@ -40,15 +40,10 @@ def decode(name: str, weights: str | None, manifest: Path) -> dict:
     return out
 
 
-def voice_groups(manifest: Path, split: str) -> list[str]:
-    """The voice group of each utterance of a split, in the order decode_split returns them."""
-    from training.asr_train import split_rows, voice_group
+def split_line(split: str, rows, refs) -> str:
+    from training.asr_train import voice_group
 
-    return [voice_group(row) for row in split_rows(manifest, split)]
-
-
-def split_line(manifest: Path, split: str, refs) -> str:
-    voices = sorted(set(voice_groups(manifest, split)))
+    voices = sorted({voice_group(row) for row in rows})
     return (f"{split}: {len(refs)} utterances, {sum(len(r.split()) for r in refs):,} words, "
             f"voice groups {', '.join(voices)}")
 
@@ -57,8 +52,9 @@ def interval(d) -> str:
     return f"[{d.low * 100:+.2f}, {d.high * 100:+.2f}]"
 
 
-def table(name, reference, candidates, decoded, groups, resamples) -> str:
-    """One row per split and model; `groups` {split: voice group of each utterance}."""
+def table(name, reference, candidates, decoded, rows, resamples) -> str:
+    """One row per split and model; `rows` {split: its manifest rows, in the order decode_split returns}."""
+    from training.asr_train import voice_group, wer_by_group
     from training.reports import markdown_table
     from zoo.metrics.asr import wer, wer_difference
 
@@ -66,25 +62,19 @@ def table(name, reference, candidates, decoded, groups, resamples) -> str:
     for split in SPLITS:
         refs, base = decoded[reference][split]
         body.append([split, weights_label(name, reference), f"{wer(refs, base):.2%}", "reference", "", "", "", ""])
-        voices = sorted(set(groups[split]))
+        groups = [voice_group(row) for row in rows[split]]
+        base_by_group = wer_by_group(rows[split], refs, base)
         for weights in candidates:
             hyps = decoded[weights][split][1]
             d = wer_difference(refs, base, hyps, resamples=resamples)
-            by_voice = wer_difference(refs, base, hyps, groups=groups[split], resamples=resamples)
-            better = sum(_group_wer(refs, hyps, groups[split], v) < _group_wer(refs, base, groups[split], v)
-                         for v in voices)
+            by_voice = wer_difference(refs, base, hyps, groups=groups, resamples=resamples)
+            better = sum(v["wer"] < base_by_group[g]["wer"] for g, v in wer_by_group(rows[split], refs, hyps).items())
             body.append([split, weights_label(name, weights), f"{wer(refs, hyps):.2%}", f"{d.difference * 100:+.2f}",
-                         interval(d), f"{d.share_better:.0%}", interval(by_voice), f"{better} of {len(voices)}"])
+                         interval(d), f"{d.share_better:.0%}", interval(by_voice),
+                         f"{better} of {len(base_by_group)}"])
     return markdown_table(["split", "weights", "WER greedy", "minus reference (points)",
                            "95% interval, utterances resampled", "resamples where better",
                            "95% interval, voice groups resampled", "voice groups where better"], body)
-
-
-def _group_wer(refs, hyps, groups, voice) -> float:
-    from zoo.metrics.asr import wer
-
-    keep = [i for i, g in enumerate(groups) if g == voice]
-    return wer([refs[i] for i in keep], [hyps[i] for i in keep])
 
 
 def main(argv=None):
@@ -105,8 +95,11 @@ def main(argv=None):
         return 1
     host = machine()
     decoded = {weights: decode(args.preset, weights, manifest) for weights in [args.reference, *candidates]}
-    splits = [split_line(manifest, split, decoded[args.reference][split][0]) for split in SPLITS]
-    groups = {split: voice_groups(manifest, split) for split in SPLITS}
+    from training.asr_train import split_rows, voice_group
+
+    rows = {split: split_rows(manifest, split) for split in SPLITS}
+    splits = [split_line(split, rows[split], decoded[args.reference][split][0]) for split in SPLITS]
+    counts = [str(len({voice_group(row) for row in rows[split]})) for split in SPLITS]
     section = write_section("asr-split-noise", "\n".join([
         "## Speech recognition: how far apart WERs must be to differ (`benchmarks/asr_split_noise.py`)",
         "",
@@ -116,10 +109,10 @@ def main(argv=None):
         "interval that holds 0 means this split cannot tell the two apart. Resampling utterances treats them "
         "as independent, which utterances of one voice are not; resampling whole voice groups (a cluster "
         "bootstrap, `wer_difference(groups=...)`) asks whether another set of voices would agree, coarsely, "
-        f"with only {' and '.join(str(len(set(groups[split]))) for split in SPLITS)} groups. The last column "
+        f"with only {' and '.join(counts)} groups. The last column "
         "counts the voice groups whose WER the candidate lowers.",
         "",
-        table(args.preset, args.reference, candidates, decoded, groups, args.resamples),
+        table(args.preset, args.reference, candidates, decoded, rows, args.resamples),
     ]))
     print(section)
     return 0
